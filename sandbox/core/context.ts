@@ -19,6 +19,20 @@ export interface PodRuntime {
   exec(namespace: string, pod: string, container: string | undefined, command: string[], stdio: ExecStdio): Promise<number>;
 }
 
+/** Node- and pod-level faults and lifecycle, implemented by the kubelets (used by `sandbox fault` and the reboot pod). */
+export interface NodeOps {
+  /** Every process on the node dies, Ready goes False, bootID changes, the node comes back after a few seconds. */
+  reboot(node: string): Promise<void>;
+  /** The node stops heart-beating and every process on it is frozen (SIGSTOP) until resume. */
+  hang(node: string): Promise<void>;
+  resume(node: string): Promise<void>;
+  /** SIGKILL a container's process (the kubelet restarts it per restartPolicy, same pod IP). */
+  killContainer(namespace: string, pod: string, container?: string): Promise<void>;
+  /** SIGSTOP / SIGCONT a pod's processes: it stops answering, like a network partition of that pod. */
+  freeze(namespace: string, pod: string): Promise<void>;
+  thaw(namespace: string, pod: string): Promise<void>;
+}
+
 export interface ClusterContext {
   /** The cluster's (and kubeconfig context's) name, e.g. "east". */
   name: string;
@@ -38,5 +52,7 @@ export interface ClusterContext {
   nodeNames: string[];
   /** Filled in by the kubelets when they start; the API server uses it for portforward/exec. */
   runtime?: PodRuntime;
+  /** Filled in by the kubelets when they start. */
+  nodeOps?: NodeOps;
   log(message: string): void;
 }

@@ -57,3 +57,17 @@ export type RoleReply =
   | { role: 'master'; offset: number; replicas: Array<{ ip: string; port: number; offset: number }> }
   | { role: 'replica'; masterIp: string; masterPort: number; state: string; offset: number }
   | { role: 'sentinel'; masters: string[] };
+
+/** A local address that reaches a pod's port (a port-forward, or the pod IP itself with --direct). */
+export interface LocalEndpoint {
+  host: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Opens a way to a pod's port. src/kube/portforward.ts implements it over the API server; direct mode uses the pod IP. */
+export interface PodDialer {
+  open(namespace: string, pod: string, port: number): Promise<LocalEndpoint>;
+  /** Closes every endpoint it opened. */
+  closeAll(): Promise<void>;
+}
