@@ -180,7 +180,7 @@ export class Store {
     }
     if (JSON.stringify(next) === JSON.stringify({ ...cur })) return clone(cur); // no-op writes do not bump rv
     // An object being deleted goes away once its last finalizer is removed.
-    if (next.metadata.deletionTimestamp && !(next.metadata.finalizers?.length) && !this.waitsForKubelet(resource, next)) {
+    if (next.metadata.deletionTimestamp && !(next.metadata.finalizers?.length) && !this.waitsForKubelet(resource, next) && !this.hasSpecFinalizers(resource, next)) {
       b.delete(k);
       next.metadata.resourceVersion = String(++this.rv);
       this.emit({ type: 'DELETED', resource, object: clone(next), rv: this.rv });
@@ -210,7 +210,7 @@ export class Store {
       throw new StoreError(409, 'Conflict', `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion}`);
     }
     const grace = this.gracePeriod(resource, cur, opts.gracePeriodSeconds);
-    const mustWait = (cur.metadata.finalizers?.length ?? 0) > 0 || grace > 0;
+    const mustWait = (cur.metadata.finalizers?.length ?? 0) > 0 || grace > 0 || this.hasSpecFinalizers(resource, cur);
     if (mustWait) {
       if (cur.metadata.deletionTimestamp && (cur.metadata.deletionGracePeriodSeconds ?? 0) <= grace) {
         return { object: clone(cur), gone: false }; // already being deleted; a longer grace cannot extend it
@@ -282,6 +282,13 @@ export class Store {
     if (!spec.nodeName) return 0;
     if (requested !== undefined) return Math.max(0, requested);
     return spec.terminationGracePeriodSeconds ?? 30;
+  }
+
+  /** A namespace is only marked (Terminating) while spec.finalizers is non-empty; the namespace controller empties it. */
+  private hasSpecFinalizers(resource: string, o: KObject): boolean {
+    if (resource !== 'namespaces') return false;
+    const f = (o.spec as { finalizers?: string[] } | undefined)?.finalizers;
+    return Array.isArray(f) && f.length > 0;
   }
 
   private waitsForKubelet(resource: string, o: KObject): boolean {

@@ -1,0 +1,244 @@
+// The real kubectl against the sandbox. Part 1 runs against an API server alone (in this process); part 2 against a
+// whole sandbox (controllers, kubelets running redis-server) started with the e2e helper.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store } from '../../sandbox/core/store.js';
+import { ensureTls } from '../../sandbox/core/tls.js';
+import { startApiServer, writeKubeconfig, addSandboxUser, type ApiServer } from '../../sandbox/apiserver/index.js';
+import { run, startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
+
+const STS = `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+  namespace: redis
+spec:
+  replicas: 2
+  serviceName: web
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: redis
+        image: redis:7
+        ports: [{containerPort: 6379, name: redis}]
+`;
+
+const CRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: redisfailovers.databases.spotahome.com}
+spec:
+  group: databases.spotahome.com
+  scope: Namespaced
+  names: {kind: RedisFailover, plural: redisfailovers, singular: redisfailover, shortNames: [rf]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+    additionalPrinterColumns:
+    - {name: Redis, type: integer, jsonPath: .spec.redis.replicas}
+`;
+
+describe('kubectl against the API server', () => {
+  let dir: string;
+  let server: ApiServer;
+  let env: NodeJS.ProcessEnv;
+  const kubectl = (args: string[], input?: string): Promise<RunResult> => run('kubectl', args, { env, input, timeoutMs: 20_000 });
+  const ok = async (args: string[], input?: string): Promise<string> => {
+    const r = await kubectl(args, input);
+    assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'kubectl-fidelity-'));
+    const tls = ensureTls(dir);
+    writeFileSync(join(dir, 'tokens.csv'), 'fidelity-admin,admin,admin,"system:masters"\n');
+    server = await startApiServer({
+      ctx: { name: 'east', index: 0, podNetPrefix: '127.10', store: new Store(), dir, storageDir: join(dir, 'storage'), nodeNames: [], log: () => undefined },
+      tls,
+      tokenFile: join(dir, 'tokens.csv'),
+    });
+    writeKubeconfig(join(dir, 'kubeconfig'), [{ name: 'east', server: server.url }], tls.caCert, 'fidelity-admin');
+    addSandboxUser(dir, 'viewer');
+    env = { ...process.env, KUBECONFIG: join(dir, 'kubeconfig'), KUBECACHEDIR: join(dir, 'cache') };
+  });
+
+  after(async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('version, api-resources, get namespaces', async () => {
+    const v = JSON.parse(await ok(['version', '-o', 'json'])) as { serverVersion: { gitVersion: string; minor: string } };
+    assert.match(v.serverVersion.gitVersion, /^v1\.30\./);
+    const res = await ok(['api-resources']);
+    assert.match(res, /^statefulsets\s+sts\s+apps\/v1\s+true\s+StatefulSet$/m);
+    assert.match(res, /^poddisruptionbudgets\s+pdb\s+policy\/v1\s+true\s+PodDisruptionBudget$/m);
+    const ns = await ok(['get', 'ns']);
+    assert.match(ns, /^NAME\s+STATUS\s+AGE$/m);
+    assert.match(ns, /^kube-system\s+Active\s+\d+s$/m);
+    assert.match(await ok(['create', 'namespace', 'redis']), /namespace\/redis created/);
+  });
+
+  test('apply (client-side and server-side), get in every output, describe', async () => {
+    assert.match(await ok(['apply', '-f', '-'], STS), /statefulset.apps\/web created/);
+    assert.match(await ok(['apply', '-f', '-'], STS), /statefulset.apps\/web unchanged/);
+    assert.match(await ok(['apply', '-f', '-'], STS.replace('replicas: 2', 'replicas: 3')), /statefulset.apps\/web configured/);
+    assert.match(await ok(['apply', '--server-side', '-f', '-'], STS.replace('replicas: 2', 'replicas: 3').replace('redis:7', 'redis:7.0')), /statefulset.apps\/web serverside-applied/);
+    const sts = JSON.parse(await ok(['get', 'sts', 'web', '-n', 'redis', '-o', 'json'])) as { spec: { replicas: number; podManagementPolicy: string; template: { spec: { containers: Array<{ image: string }> } } }; metadata: { annotations: Record<string, string> } };
+    assert.equal(sts.spec.replicas, 3);
+    assert.equal(sts.spec.podManagementPolicy, 'OrderedReady');
+    assert.equal(sts.spec.template.spec.containers[0].image, 'redis:7.0');
+    assert.ok(sts.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']);
+    assert.match(await ok(['get', 'sts', 'web', '-n', 'redis', '-o', 'yaml']), /^ {2}revisionHistoryLimit: 10$/m);
+    assert.equal(await ok(['get', 'sts', 'web', '-n', 'redis', '-o', 'jsonpath={.spec.updateStrategy.type}']), 'RollingUpdate');
+    const wide = await ok(['get', 'sts', '-n', 'redis', '-o', 'wide']);
+    assert.match(wide, /^NAME\s+READY\s+AGE\s+CONTAINERS\s+IMAGES$/m);
+    assert.match(wide, /^web\s+0\/3\s+\S+\s+redis\s+redis:7\.0$/m);
+    const desc = await ok(['describe', 'sts', 'web', '-n', 'redis']);
+    assert.match(desc, /^Name:\s+web$/m);
+    assert.match(desc, /^Replicas:\s+3 desired \| 0 total$/m);
+    assert.match(desc, /^Update Strategy:\s+RollingUpdate$/m);
+  });
+
+  test('create, patch (merge, json, strategic), annotate, label, scale, delete', async () => {
+    assert.match(await ok(['create', 'configmap', 'cfg', '-n', 'redis', '--from-literal=a=1']), /configmap\/cfg created/);
+    await ok(['patch', 'configmap', 'cfg', '-n', 'redis', '--type=merge', '-p', '{"data":{"b":"2"}}']);
+    await ok(['patch', 'configmap', 'cfg', '-n', 'redis', '--type=json', '-p', '[{"op":"remove","path":"/data/a"}]']);
+    assert.equal(await ok(['get', 'cm', 'cfg', '-n', 'redis', '-o', 'jsonpath={.data}']), '{"b":"2"}');
+    await ok(['patch', 'sts', 'web', '-n', 'redis', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"redis","image":"redis:7.2"}]}}}}']);
+    const c = JSON.parse(await ok(['get', 'sts', 'web', '-n', 'redis', '-o', 'jsonpath={.spec.template.spec.containers}'])) as Array<{ image: string; ports: unknown[] }>;
+    assert.equal(c.length, 1);
+    assert.equal(c[0].image, 'redis:7.2');
+    assert.equal(c[0].ports.length, 1, 'strategic merge keeps the other fields of the container');
+    assert.match(await ok(['annotate', 'sts', 'web', '-n', 'redis', 'team=cache']), /annotated/);
+    assert.match(await ok(['label', 'sts', 'web', '-n', 'redis', 'tier=db']), /labeled/);
+    assert.equal(await ok(['get', 'sts', '-n', 'redis', '-l', 'tier=db', '-o', 'jsonpath={.items[*].metadata.annotations.team}']), 'cache');
+    assert.match(await ok(['scale', 'sts', 'web', '-n', 'redis', '--replicas=5']), /statefulset.apps\/web scaled/);
+    assert.equal(await ok(['get', 'sts', 'web', '-n', 'redis', '-o', 'jsonpath={.spec.replicas}']), '5');
+    assert.match(await ok(['delete', 'configmap', 'cfg', '-n', 'redis']), /configmap "cfg" deleted/);
+    const gone = await kubectl(['get', 'configmap', 'cfg', '-n', 'redis']);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /Error from server \(NotFound\): configmaps "cfg" not found/);
+  });
+
+  test('cordon and uncordon a node', async () => {
+    await ok(['apply', '-f', '-'], 'apiVersion: v1\nkind: Node\nmetadata:\n  name: east-node-1\n');
+    assert.match(await ok(['cordon', 'east-node-1']), /node\/east-node-1 cordoned/);
+    assert.match(await ok(['get', 'node', 'east-node-1']), /SchedulingDisabled/);
+    assert.match(await ok(['uncordon', 'east-node-1']), /node\/east-node-1 uncordoned/);
+    assert.equal(await ok(['get', 'node', 'east-node-1', '-o', 'jsonpath={.spec.unschedulable}']), '');
+  });
+
+  test('custom resources: CRD apply, CR by short name with printer columns', async () => {
+    assert.match(await ok(['apply', '-f', '-'], CRD), /customresourcedefinition.apiextensions.k8s.io\/redisfailovers.databases.spotahome.com created/);
+    const cr = 'apiVersion: databases.spotahome.com/v1\nkind: RedisFailover\nmetadata: {name: sessions, namespace: redis}\nspec: {redis: {replicas: 3}}\n';
+    assert.match(await ok(['apply', '-f', '-'], cr), /redisfailover.databases.spotahome.com\/sessions created/);
+    assert.match(await ok(['apply', '-f', '-'], cr.replace('replicas: 3', 'replicas: 4')), /configured/);
+    assert.match(await ok(['get', 'rf', '-n', 'redis']), /^sessions\s+4$/m);
+  });
+
+  test('auth can-i and RBAC as another user', async () => {
+    assert.equal((await ok(['auth', 'can-i', 'create', 'pods/eviction', '-n', 'redis'])).trim(), 'yes');
+    const no = await kubectl(['--context', 'viewer@east', 'auth', 'can-i', 'list', 'pods', '-n', 'redis']);
+    assert.equal(no.stdout.trim(), 'no');
+    const forbidden = await kubectl(['--context', 'viewer@east', 'get', 'pods', '-n', 'redis']);
+    assert.equal(forbidden.code, 1);
+    assert.match(forbidden.stderr, /Error from server \(Forbidden\): pods is forbidden: User "viewer" cannot list resource "pods" in API group "" in the namespace "redis"/);
+    await ok(['create', 'rolebinding', 'viewer-view', '-n', 'redis', '--clusterrole=view', '--user=viewer']);
+    assert.equal((await kubectl(['--context', 'viewer@east', 'auth', 'can-i', 'list', 'pods', '-n', 'redis'])).stdout.trim(), 'yes');
+  });
+
+  test('get --watch prints the list, then changes', async () => {
+    const child = spawn('kubectl', ['get', 'configmaps', '-n', 'redis', '--watch', '--no-headers'], { env });
+    let out = '';
+    const seen = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`watch output: ${out}`)), 15_000);
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (/^watched\s/m.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    await ok(['create', 'configmap', 'watched', '-n', 'redis']);
+    try {
+      await seen;
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.match(out, /^watched\s+0\s+\d+s$/m);
+  });
+
+  test('delete a namespace: contents go, then the namespace', async () => {
+    assert.match(await ok(['delete', 'namespace', 'redis', '--wait=true', '--timeout=15s']), /namespace "redis" deleted/);
+    const r = await kubectl(['get', 'sts', '-n', 'redis']);
+    assert.match(r.stdout + r.stderr, /No resources found in redis namespace/);
+  });
+});
+
+describe('kubectl against a whole sandbox (controllers, kubelets, real redis-server)', () => {
+  let sb: TestSandbox;
+  before(async () => {
+    sb = await startSandbox({ clusters: ['east'], nodes: 2, preset: 'none' });
+  });
+  after(async () => {
+    await sb?.down();
+  });
+
+  const ok = async (args: string[], input?: string, timeoutMs = 30_000): Promise<string> => {
+    const r = await sb.kubectl(args, { input, timeoutMs });
+    assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  test('a StatefulSet of redis:7 (ordinals from 3) becomes Ready; exec and port-forward reach redis', async () => {
+    await ok(['create', 'namespace', 'redis']);
+    await ok(['apply', '-f', '-'], STS.replace('replicas: 2', 'replicas: 3').replace('  serviceName: web', '  serviceName: web\n  ordinals: {start: 3}'));
+    await ok(['rollout', 'status', 'sts/web', '-n', 'redis', '--timeout=40s'], undefined, 45_000);
+    const pods = await ok(['get', 'pods', '-n', 'redis', '-l', 'app=web', '-o', 'jsonpath={.items[*].metadata.name}']);
+    assert.deepEqual(pods.split(' ').sort(), ['web-3', 'web-4', 'web-5']);
+    assert.equal((await ok(['exec', '-n', 'redis', 'web-3', '--', 'redis-cli', 'ping'])).trim(), 'PONG');
+
+    const pf = spawn('kubectl', ['port-forward', '-n', 'redis', 'pod/web-4', ':6379'], { env: { ...process.env, ...sb.env } });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`port-forward said: ${out}`)), 15_000);
+        pf.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          const m = out.match(/Forwarding from 127\.0\.0\.1:(\d+)/);
+          if (m) {
+            clearTimeout(timer);
+            resolve(Number(m[1]));
+          }
+        });
+      });
+      const ping = await run('redis-cli', ['-p', String(port), 'PING'], { timeoutMs: 10_000 });
+      assert.equal(ping.stdout.trim(), 'PONG');
+    } finally {
+      pf.kill('SIGTERM');
+    }
+  });
+
+  test('drain waits on the PDB (429) and evicts once the budget allows', async () => {
+    await ok(['apply', '-f', '-'], 'apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: redis}\nspec:\n  maxUnavailable: 1\n  selector: {matchLabels: {app: web}}\n');
+    const node = (await ok(['get', 'pod', 'web-3', '-n', 'redis', '-o', 'jsonpath={.spec.nodeName}'])).trim();
+    const drain = await sb.kubectl(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=50s'], { timeoutMs: 55_000 });
+    assert.equal(drain.code, 0, drain.stderr);
+    assert.match(drain.stdout, new RegExp(`node/${node} drained`));
+    assert.match(await ok(['get', 'node', node]), /SchedulingDisabled/);
+    await ok(['uncordon', node]);
+  });
+});

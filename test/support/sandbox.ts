@@ -1,0 +1,101 @@
+// The helper every e2e test uses: a detached sandbox in a fresh temporary directory, kubectl and the plugin's
+// CLI pointed at it, and down() at the end.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** kubeconfig context (cluster name, or `<user>@<cluster>`). */
+  context?: string;
+  input?: string;
+  timeoutMs?: number;
+  env?: Record<string, string>;
+}
+
+export interface SandboxOptions {
+  clusters?: string[];
+  nodes?: number;
+  preset?: string;
+  /** Use this directory instead of a fresh temporary one. */
+  dir?: string;
+  upTimeoutMs?: number;
+}
+
+export interface TestSandbox {
+  dir: string;
+  kubeconfig: string;
+  env: Record<string, string>;
+  kubectl(args: string[], opts?: RunOptions): Promise<RunResult>;
+  /** Run the plugin (kubectl-redis) against the sandbox. */
+  cli(args: string[], opts?: RunOptions): Promise<RunResult>;
+  /** Run `sandbox <cmd>` (fault, user...) against this sandbox's directory. */
+  sandbox(args: string[], opts?: RunOptions): Promise<RunResult>;
+  down(): Promise<void>;
+}
+
+/** Run a command, bounded by a timeout (then SIGKILL and code 124). */
+export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+    }, opts.timeoutMs ?? 60_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? (signal ? 124 : 1), stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+function tsxArgs(script: string): string[] {
+  return ['--import', 'tsx', join(ROOT, script)];
+}
+
+export async function startSandbox(opts: SandboxOptions = {}): Promise<TestSandbox> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kubectl-redis-sandbox-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  const env: Record<string, string> = { KUBECONFIG: kubeconfig };
+  const childEnv = (extra?: Record<string, string>): NodeJS.ProcessEnv => ({ ...process.env, ...env, ...(extra ?? {}) });
+  const sandboxCmd = (args: string[], o: RunOptions = {}): Promise<RunResult> =>
+    run(process.execPath, [...tsxArgs('sandbox/cli.ts'), ...args], { env: childEnv(o.env), input: o.input, timeoutMs: o.timeoutMs ?? 60_000 });
+  const upArgs = ['up', '--dir', dir, '--clusters', (opts.clusters ?? ['east']).join(','), '--nodes', String(opts.nodes ?? 3), '--preset', opts.preset ?? 'none', '--detach'];
+  const up = await sandboxCmd(upArgs, { timeoutMs: opts.upTimeoutMs ?? 300_000 });
+  if (up.code !== 0) {
+    await sandboxCmd(['down', '--dir', dir]);
+    throw new Error(`sandbox up failed (${up.code}; its files are kept in ${dir}): ${up.stderr.trim()}`);
+  }
+  const pluginEntry = existsSync(join(ROOT, 'bin/run.js')) && existsSync(join(ROOT, 'dist')) ? 'bin/run.js' : 'bin/dev.js';
+  return {
+    dir,
+    kubeconfig,
+    env,
+    kubectl: (args, o = {}) => run('kubectl', [...(o.context ? ['--context', o.context] : []), ...args], { env: childEnv(o.env), input: o.input, timeoutMs: o.timeoutMs }),
+    cli: (args, o = {}) =>
+      run(process.execPath, [...(pluginEntry === 'bin/dev.js' ? ['--import', 'tsx'] : []), join(ROOT, pluginEntry), ...args, ...(o.context ? ['--context', o.context] : [])], { env: childEnv(o.env), input: o.input, timeoutMs: o.timeoutMs }),
+    sandbox: (args, o = {}) => sandboxCmd([...args, '--dir', dir], o),
+    down: async () => {
+      const r = await sandboxCmd(['down', '--dir', dir]);
+      if (r.code !== 0) throw new Error(`sandbox down failed (${r.code}): ${r.stderr.trim()}`);
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
