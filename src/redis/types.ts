@@ -43,6 +43,10 @@ export interface ReplicationInfo {
   masterLastIoSecondsAgo?: number;
   masterSyncInProgress?: boolean;
   slaveReplOffset?: number;
+  /** replica only: seconds since the link went down (-1 when it never came up). */
+  masterLinkDownSinceSeconds?: number;
+  /** replica only: replica-priority; 0 means Sentinel/failover never promotes it. */
+  replicaPriority?: number;
   /** master only: its connected replicas */
   connectedReplicas: Array<{ ip: string; port: number; state: string; offset: number; lag: number }>;
   masterReplid: string;

@@ -16,7 +16,7 @@ test('PV copy drops exactly what seed 003 drops and keeps the storage', () => {
   assert.equal(c.metadata.uid, undefined);
   assert.equal(c.metadata.resourceVersion, undefined);
   assert.equal(c.metadata.annotations, undefined);
-  assert.equal((c.metadata as Record<string, unknown>).finalizers, undefined);
+  assert.equal((c.metadata as unknown as Record<string, unknown>).finalizers, undefined);
   assert.equal(c.spec?.claimRef, undefined);
   assert.equal(c.status, undefined);
   assert.deepEqual(c.spec?.hostPath, { path: '/data/pvc-1' });

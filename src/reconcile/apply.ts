@@ -1,0 +1,196 @@
+// apply: run a plan one action at a time, as a controller-runtime reconciler would run one step per round:
+// re-check the precondition on the latest observation right before acting (the world changes meanwhile, the
+// Kured lesson), act, then re-observe until the postcondition holds. Stops at the first failure with a report.
+import type { RedisNode } from '../redis/connect.js';
+import { RedisError } from '../errors.js';
+import { waitFor, notYet } from '../kube/wait.js';
+import { describeCondition, holds } from './conditions.js';
+import type { Action, Condition, Observed } from './types.js';
+
+export interface KubeActions {
+  patchPodLabel(pod: string, key: string, value: string): Promise<void>;
+  deletePod(pod: string): Promise<void>;
+  patchAnnotation(object: string, key: string, value: string | null): Promise<void>;
+  scaleDeployment(name: string, replicas: number): Promise<void>;
+}
+
+export type ApplyEvent =
+  | { type: 'start'; index: number; total: number; action: Action }
+  | { type: 'skip'; index: number; total: number; action: Action; reason: string }
+  | { type: 'done'; index: number; total: number; action: Action; ms: number }
+  | { type: 'waiting'; action: Action; state: string };
+
+export interface ApplyDeps {
+  /** A fresh observation of the target. */
+  observe(): Promise<Observed>;
+  /** A connection to the pod's Redis or sentinel (the caller picks the port by component, caches and closes). */
+  connect(pod: string): Promise<RedisNode>;
+  kube: KubeActions;
+  /** Password MIGRATE uses towards the target node, and sentinels need after MONITOR (auth-pass). */
+  redisAuth?: { username?: string; password: string };
+  progress(e: ApplyEvent): void;
+  postconditionTimeoutMs: number;
+  intervalMs?: number;
+}
+
+export interface ApplyReport {
+  done: Action[];
+  skipped: Array<{ action: Action; reason: string }>;
+  failed?: { action: Action; reason: string };
+  observed: Observed;
+}
+
+const allHold = (o: Observed, cs: Condition[]) => cs.every((c) => holds(o, c));
+const firstFailing = (o: Observed, cs: Condition[]) => cs.find((c) => !holds(o, c));
+const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+function podIp(o: Observed, pod: string): string | undefined {
+  return o.pods.find((p) => p.name === pod)?.ip;
+}
+
+async function migrateSlotKeys(a: Extract<Action, { kind: 'migrateKeys' }>, deps: ApplyDeps): Promise<void> {
+  const from = await deps.connect(a.pod);
+  const [host, portText] = a.toAddress.split(':');
+  const port = Number(portText);
+  for (let round = 0; round < 100_000; round++) {
+    const keys = await from.getKeysInSlot(a.slot, 100);
+    if (keys.length === 0) return;
+    try {
+      await from.migrate(host, port, keys, { auth: deps.redisAuth, timeoutMs: 10_000 });
+    } catch (e) {
+      if (!/BUSYKEY/i.test(errText(e))) throw e;
+      // As redis-cli's fixer: a key present on both sides moves only if both copies are the same value.
+      const to = await deps.connect(a.toPod);
+      for (const key of keys) {
+        const [mine, theirs] = await Promise.all([from.call('DUMP', key), to.call('DUMP', key)]);
+        if (theirs !== null && !Buffer.from(String(mine)).equals(Buffer.from(String(theirs)))) {
+          throw new RedisError(`key of slot ${a.slot} exists on ${a.pod} and ${a.toPod} with different values; resolve it by hand or re-run heal with --prefer`);
+        }
+        await from.migrate(host, port, [key], { auth: deps.redisAuth, replace: true, timeoutMs: 10_000 });
+      }
+    }
+  }
+}
+
+/** Do the one thing an action says. Idempotent where Redis allows it (a FORGET of an unknown node is done). */
+async function execute(a: Action, deps: ApplyDeps): Promise<void> {
+  switch (a.kind) {
+    case 'clusterMeet':
+      return (await deps.connect(a.pod)).clusterMeet(a.ip, a.port, a.busPort);
+    case 'clusterForget':
+      // Back to back on every node, inside the 60 s ban window, or gossip re-introduces the node.
+      await Promise.all(a.pods.map(async (p) => {
+        try {
+          await (await deps.connect(p)).clusterForget(a.nodeId);
+        } catch (e) {
+          if (!/Unknown node/i.test(errText(e))) throw e;
+        }
+      }));
+      return;
+    case 'setSlotStable':
+      return (await deps.connect(a.pod)).clusterSetSlot(a.slot, 'STABLE');
+    case 'setSlotNode':
+      return (await deps.connect(a.pod)).clusterSetSlot(a.slot, 'NODE', a.nodeId);
+    case 'setSlotMigrating':
+      return (await deps.connect(a.pod)).clusterSetSlot(a.slot, 'MIGRATING', a.nodeId);
+    case 'setSlotImporting':
+      return (await deps.connect(a.pod)).clusterSetSlot(a.slot, 'IMPORTING', a.nodeId);
+    case 'delSlots':
+      return (await deps.connect(a.pod)).clusterDelSlotsRange(a.ranges);
+    case 'addSlots':
+      return (await deps.connect(a.pod)).clusterAddSlotsRange(a.ranges);
+    case 'migrateKeys':
+      return migrateSlotKeys(a, deps);
+    case 'clusterReplicate':
+      return (await deps.connect(a.pod)).clusterReplicate(a.masterId);
+    case 'clusterFailover':
+      return (await deps.connect(a.pod)).clusterFailover(a.mode === 'default' ? undefined : a.mode === 'force' ? 'FORCE' : 'TAKEOVER');
+    case 'bumpEpoch':
+      await (await deps.connect(a.pod)).clusterBumpEpoch();
+      return;
+    case 'sentinelReset':
+      await (await deps.connect(a.pod)).sentinelReset(a.pattern);
+      return;
+    case 'sentinelFailover':
+      return (await deps.connect(a.pod)).sentinelFailover(a.masterName);
+    case 'sentinelRemove':
+      return (await deps.connect(a.pod)).sentinelRemove(a.masterName);
+    case 'sentinelMonitor': {
+      const s = await deps.connect(a.pod);
+      await s.sentinelMonitor(a.masterName, a.ip, a.port, a.quorum);
+      if (deps.redisAuth) await s.sentinelSet(a.masterName, 'auth-pass', deps.redisAuth.password);
+      return;
+    }
+    case 'replicaOf':
+      return (await deps.connect(a.pod)).replicaOf(a.host, a.port);
+    case 'replicaOfNoOne':
+      return (await deps.connect(a.pod)).replicaOfNoOne();
+    case 'patchPodLabel':
+      return deps.kube.patchPodLabel(a.pod, a.key, a.value);
+    case 'deletePod':
+      return deps.kube.deletePod(a.pod);
+    case 'patchAnnotation':
+      return deps.kube.patchAnnotation(a.object, a.key, a.value);
+    case 'scaleDeployment':
+      return deps.kube.scaleDeployment(a.name, a.replicas);
+  }
+}
+
+export async function applyPlan(actions: Action[], first: Observed, deps: ApplyDeps): Promise<ApplyReport> {
+  const report: ApplyReport = { done: [], skipped: [], observed: first };
+  const total = actions.length;
+  for (const [i, a] of actions.entries()) {
+    const index = i + 1;
+    let current = report.observed;
+    // Already true: an earlier action (or gossip, or the operator) did it. Re-running a plan is safe.
+    if (a.postcondition.length > 0 && allHold(current, a.postcondition) && a.kind !== 'deletePod') {
+      report.skipped.push({ action: a, reason: 'already done' });
+      deps.progress({ type: 'skip', index, total, action: a, reason: 'already done' });
+      continue;
+    }
+    if (!allHold(current, a.precondition)) {
+      current = await deps.observe();
+      report.observed = current;
+      const failing = firstFailing(current, a.precondition);
+      if (failing) {
+        report.failed = { action: a, reason: `its precondition no longer holds: ${describeCondition(failing)}; the cluster changed since the plan was made, re-run to plan again` };
+        return report;
+      }
+    }
+    deps.progress({ type: 'start', index, total, action: a });
+    const started = Date.now();
+    const ipBefore = podIp(current, a.pod);
+    try {
+      await execute(a, deps);
+    } catch (e) {
+      report.failed = { action: a, reason: errText(e) };
+      return report;
+    }
+    try {
+      report.observed = await waitFor(
+        describeAll(a),
+        async () => {
+          const o = await deps.observe();
+          if (a.kind === 'deletePod') {
+            const ipNow = podIp(o, a.pod);
+            const back = o.pods.find((p) => p.name === a.pod);
+            if (!back || ipNow === ipBefore || !back.ready) return notYet(`pod ${a.pod} not re-created and Ready yet`);
+          }
+          const failing = firstFailing(o, a.postcondition);
+          return failing ? notYet(`not yet: ${describeCondition(failing)}`) : o;
+        },
+        { timeoutMs: deps.postconditionTimeoutMs, intervalMs: deps.intervalMs ?? 500, onState: (state) => deps.progress({ type: 'waiting', action: a, state }) },
+      );
+    } catch (e) {
+      report.failed = { action: a, reason: errText(e) };
+      return report;
+    }
+    report.done.push(a);
+    deps.progress({ type: 'done', index, total, action: a, ms: Date.now() - started });
+  }
+  return report;
+}
+
+function describeAll(a: Action): string {
+  return a.postcondition.length > 0 ? a.postcondition.map(describeCondition).join(' and ') : `${a.description} to take effect`;
+}

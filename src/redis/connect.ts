@@ -1,0 +1,680 @@
+// The one way the CLI talks to a Redis pod: through a PodDialer (port-forward, or the pod IP with --direct), with
+// the password from the target's Secret and TLS when the target says so. Every failure becomes a RedisError that is
+// one sentence naming the pod. Passwords go to Redis only: never into an error, a log line or a child's argv.
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { ConnectionOptions } from 'node:tls';
+import { KubectlRedisError, RedisError } from '../errors.js';
+import { parseClusterNodesDetailed } from './cluster-nodes.js';
+import { parseClusterShards, type ClusterShard } from './cluster-shards.js';
+import { parseClusterSlots, type SlotRangeOwner } from './cluster-slots.js';
+import { parseClusterInfo, parseInfo, parseReplicationInfo, type ClusterInfo, type InfoSections } from './info.js';
+import { parseRole } from './role.js';
+import { parseMasterAddr, parseSentinelList, parseSentinelRecord, type HostPort } from './sentinel.js';
+import type { ClusterNodeEntry, LocalEndpoint, PodDialer, ReplicationInfo, RoleReply, SentinelRecord } from './types.js';
+
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+export interface RedisAuth {
+  /** ACL user; omitted for the `default` user (and for Redis 5 and older). */
+  username?: string;
+  password: string;
+}
+
+export interface RedisTls {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Name the certificate must carry (SNI and verification); needed through a port-forward, which is 127.0.0.1. */
+  servername?: string;
+  /** Default true: a certificate that does not verify is refused, never silently accepted. */
+  rejectUnauthorized?: boolean;
+  /** Where the CA came from, for error sentences: "Secret redis/orders-tls key ca.crt". */
+  caHint?: string;
+}
+
+export interface ConnectPodOptions {
+  namespace: string;
+  pod: string;
+  port: number;
+  dialer: PodDialer;
+  auth?: RedisAuth;
+  /** Where the password came from, named when it is wrong: "Secret redis/orders-auth key password". */
+  secretHint?: string;
+  tls?: RedisTls;
+  /** What to tell the user to do to turn TLS on, when the server turns out to need it. */
+  tlsHint?: string;
+  /** Connect, and every command, give up after this long. */
+  timeoutMs?: number;
+  /** CLIENT SETNAME, so operators can see who is connected. */
+  name?: string;
+}
+
+/** What an error sentence needs to know about a connection. */
+interface Context {
+  pod: string;
+  port: number;
+  timeoutMs: number;
+  authGiven: boolean;
+  secretHint?: string;
+  tls?: RedisTls;
+  tlsHint?: string;
+}
+
+const TLS_CERT_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'HOSTNAME_MISMATCH',
+]);
+
+interface ErrorLike {
+  message: string;
+  code?: string;
+  name?: string;
+}
+
+function asErrorLike(err: unknown): ErrorLike {
+  if (err instanceof Error) return err as ErrorLike;
+  return { message: String(err) };
+}
+
+/**
+ * A copy of an ioredis/Node error that keeps what helps debugging (message, code) and drops what may hold secrets:
+ * ioredis puts every command's arguments (AUTH <password>, MIGRATE ... AUTH <password>) on `err.command`.
+ */
+function scrubbed(err: unknown): Error {
+  const e = asErrorLike(err);
+  const copy = new Error(e.message);
+  copy.name = e.name ?? 'Error';
+  if (e.code !== undefined) (copy as Error & { code?: string }).code = e.code;
+  return copy;
+}
+
+function caName(tls: RedisTls | undefined): string {
+  if (tls?.caHint) return `the CA in ${tls.caHint}`;
+  return tls?.ca ? 'the CA given' : "the system's CAs (no CA was given)";
+}
+
+/** The one sentence for a failure to reach or authenticate to Redis. `connected`: TCP (or TLS) came up first. */
+function connectionError(err: unknown, ctx: Context, connected: boolean): RedisError {
+  const e = asErrorLike(err);
+  const where = `Redis in pod ${ctx.pod}`;
+  const cause = scrubbed(err);
+  const msg = e.message;
+  if (/WRONGPASS|invalid password|invalid username-password/i.test(msg) || (/NOAUTH/.test(msg) && ctx.authGiven)) {
+    return new RedisError(`wrong password for ${where}: check the ${ctx.secretHint ?? 'Secret that holds its password'}`, {
+      pod: ctx.pod,
+      cause,
+    });
+  }
+  if (/NOAUTH|Authentication required/i.test(msg)) {
+    return new RedisError(`${where} requires a password and none was given: check the ${ctx.secretHint ?? 'Secret that holds its password'}`, {
+      pod: ctx.pod,
+      cause,
+    });
+  }
+  if ((e.code && TLS_CERT_CODES.has(e.code)) || /certificate|self[- ]signed|altnames/i.test(msg)) {
+    return new RedisError(
+      `the TLS certificate of ${where} was not accepted (${e.code ?? msg}): check ${caName(ctx.tls)}` +
+        (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || e.code === 'HOSTNAME_MISMATCH' ? ' and the server name expected' : ''),
+      { pod: ctx.pod, cause, hint: 'the certificate must be signed by that CA and name the pod or its Service' },
+    );
+  }
+  if (ctx.tls && /wrong version number|packet length too long|unknown protocol|ERR_SSL/i.test(`${e.code ?? ''} ${msg}`)) {
+    return new RedisError(`${where} does not speak TLS on port ${ctx.port}, but TLS was asked for: connect without TLS`, {
+      pod: ctx.pod,
+      cause,
+    });
+  }
+  if (!ctx.tls && connected && /Connection is closed|ECONNRESET|socket hang up|EPIPE/i.test(`${e.code ?? ''} ${msg}`)) {
+    return new RedisError(
+      `${where} closed the plain-text connection on port ${ctx.port} without answering: it probably requires TLS; ${
+        ctx.tlsHint ?? 'connect with TLS and the CA from the Secret that holds its certificates'
+      }`,
+      { pod: ctx.pod, cause },
+    );
+  }
+  if (/ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET|Command timed out|Connection is closed|timed out|EPIPE/i.test(`${e.code ?? ''} ${msg}`)) {
+    const why = e.code === 'ECONNREFUSED' ? ' (connection refused)' : '';
+    return new RedisError(`${where} did not answer on port ${ctx.port} within ${ctx.timeoutMs} ms${why}`, {
+      pod: ctx.pod,
+      cause,
+      // A plain-text Redis reads a TLS hello as the start of a command and waits for the rest: it looks like silence.
+      hint: ctx.tls
+        ? `check that Redis serves TLS on port ${ctx.port}; if it does not, connect without TLS`
+        : `check that the pod is Running and Redis listens on port ${ctx.port}`,
+    });
+  }
+  if (/^DENIED|protected mode/i.test(msg)) {
+    return new RedisError(`${where} refused the connection (protected mode): it accepts only local clients without a password`, {
+      pod: ctx.pod,
+      cause,
+    });
+  }
+  return new RedisError(`could not talk to ${where} on port ${ctx.port}: ${msg}`, { pod: ctx.pod, cause });
+}
+
+/** The sentence for a command Redis answered with an error (or that failed on an established connection). */
+function commandError(err: unknown, ctx: Context, command: string): RedisError {
+  const e = asErrorLike(err);
+  if (/WRONGPASS|NOAUTH|Command timed out|Connection is closed|ECONNRESET|EPIPE|Stream isn't writeable/i.test(`${e.code ?? ''} ${e.message}`)) {
+    if (/Stream isn't writeable/.test(e.message)) {
+      return new RedisError(`the connection to Redis in pod ${ctx.pod} was lost before ${command}: connect again`, {
+        pod: ctx.pod,
+        cause: scrubbed(err),
+      });
+    }
+    return connectionError(err, ctx, true);
+  }
+  return new RedisError(`Redis in pod ${ctx.pod} refused ${command}: ${e.message}`, { pod: ctx.pod, cause: scrubbed(err) });
+}
+
+function tlsOptions(tls: RedisTls): ConnectionOptions {
+  const options: ConnectionOptions = { rejectUnauthorized: tls.rejectUnauthorized ?? true };
+  if (tls.ca !== undefined) options.ca = tls.ca;
+  if (tls.cert !== undefined) options.cert = tls.cert;
+  if (tls.key !== undefined) options.key = tls.key;
+  if (tls.servername !== undefined) options.servername = tls.servername;
+  return options;
+}
+
+/** ioredis settings shared by single-node and cluster clients: fail fast, never retry on our behalf. */
+function baseRedisOptions(auth: RedisAuth | undefined, tls: RedisTls | undefined, timeoutMs: number, name?: string): RedisOptions {
+  const options: RedisOptions = {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    retryStrategy: () => null,
+    reconnectOnError: () => false,
+    autoResubscribe: false,
+    autoResendUnfulfilledCommands: false,
+    disableClientInfo: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+  };
+  if (auth) {
+    options.password = auth.password;
+    if (auth.username) options.username = auth.username;
+  }
+  if (tls) options.tls = tlsOptions(tls);
+  if (name) options.connectionName = name;
+  return options;
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  // If the deadline wins, `work` still settles later; its rejection must not become an unhandled one.
+  work.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** Opens the way to the pod and proves Redis answers (AUTH and PING) before returning. */
+export async function connectPod(opts: ConnectPodOptions): Promise<RedisNode> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const ctx: Context = {
+    pod: `${opts.namespace}/${opts.pod}`,
+    port: opts.port,
+    timeoutMs,
+    authGiven: opts.auth !== undefined,
+    secretHint: opts.secretHint,
+    tls: opts.tls,
+    tlsHint: opts.tlsHint,
+  };
+  let endpoint: LocalEndpoint;
+  try {
+    endpoint = await opts.dialer.open(opts.namespace, opts.pod, opts.port);
+  } catch (err) {
+    if (err instanceof KubectlRedisError) throw err;
+    throw new RedisError(`could not open a connection to pod ${ctx.pod} port ${opts.port}: ${asErrorLike(err).message}`, {
+      pod: ctx.pod,
+      cause: scrubbed(err),
+    });
+  }
+  const client = new Redis({ host: endpoint.host, port: endpoint.port, ...baseRedisOptions(opts.auth, opts.tls, timeoutMs, opts.name) });
+  // ioredis reports the real cause (WRONGPASS, a TLS alert) as an 'error' event and rejects connect() with a generic one.
+  let lastError: unknown;
+  let connected = false;
+  client.on('error', (err: unknown) => (lastError = err));
+  client.on('connect', () => (connected = true));
+  try {
+    await withDeadline(
+      (async () => {
+        await client.connect();
+        await client.ping();
+      })(),
+      timeoutMs + 500,
+    );
+  } catch (err) {
+    client.disconnect();
+    await endpoint.close().catch(() => undefined);
+    const generic = /Connection is closed|timed out/i.test(asErrorLike(err).message);
+    throw connectionError(generic && lastError !== undefined ? lastError : err, ctx, connected);
+  }
+  return new RedisNode(client, endpoint, ctx);
+}
+
+function str(reply: unknown): string {
+  if (typeof reply === 'string') return reply;
+  if (Buffer.isBuffer(reply)) return reply.toString('utf8');
+  return String(reply);
+}
+
+function num(reply: unknown): number {
+  const n = Number(str(reply));
+  if (!Number.isFinite(n)) throw new Error(`expected a number, got "${str(reply)}"`);
+  return n;
+}
+
+/** Commands whose first argument names what they do (and is never user data), so a sentence may show it. */
+const WITH_SUBCOMMANDS = new Set(['CLUSTER', 'CONFIG', 'SENTINEL', 'CLIENT', 'ACL', 'COMMAND', 'MEMORY', 'OBJECT', 'SCRIPT', 'SLOWLOG', 'FUNCTION', 'LATENCY', 'MODULE', 'XINFO', 'PUBSUB']);
+
+export type SetSlotState = 'IMPORTING' | 'MIGRATING' | 'NODE' | 'STABLE';
+
+export interface MigrateOptions {
+  timeoutMs?: number;
+  copy?: boolean;
+  replace?: boolean;
+  /** The target's password (MIGRATE authenticates itself to the target). */
+  auth?: RedisAuth;
+  /** Target db (always 0 in cluster mode). */
+  db?: number;
+}
+
+/** One Redis server in one pod, with typed commands. Create with connectPod. */
+export class RedisNode {
+  /** `namespace/pod`. */
+  readonly pod: string;
+  readonly port: number;
+
+  constructor(
+    private readonly client: Redis,
+    private readonly endpoint: LocalEndpoint,
+    private readonly ctx: Context,
+  ) {
+    this.pod = ctx.pod;
+    this.port = ctx.port;
+  }
+
+  /** Raw command escape hatch; errors still become one sentence naming the pod (arguments are never shown). */
+  async call(command: string, ...args: Array<string | number | Buffer>): Promise<unknown> {
+    const sub = WITH_SUBCOMMANDS.has(command.toUpperCase()) && typeof args[0] === 'string' ? ` ${args[0]}` : '';
+    const label = `${command}${sub}`.toUpperCase();
+    try {
+      return await this.client.call(command, ...args);
+    } catch (err) {
+      throw commandError(err, this.ctx, label);
+    }
+  }
+
+  async ping(): Promise<void> {
+    const reply = str(await this.call('PING'));
+    if (reply !== 'PONG') throw new RedisError(`Redis in pod ${this.pod} answered PING with "${reply}"`, { pod: this.pod });
+  }
+
+  async role(): Promise<RoleReply> {
+    return parseRole(await this.call('ROLE'));
+  }
+
+  async info(section?: string): Promise<InfoSections> {
+    return parseInfo(str(await (section ? this.call('INFO', section) : this.call('INFO'))));
+  }
+
+  async infoReplication(): Promise<ReplicationInfo> {
+    return parseReplicationInfo(str(await this.call('INFO', 'replication')));
+  }
+
+  async dbsize(): Promise<number> {
+    return num(await this.call('DBSIZE'));
+  }
+
+  // ---- Redis Cluster -----------------------------------------------------------------------------------------
+
+  async clusterNodes(): Promise<{ entries: ClusterNodeEntry[]; raw: string; skipped: string[] }> {
+    const raw = str(await this.call('CLUSTER', 'NODES'));
+    const parsed = parseClusterNodesDetailed(raw);
+    return { entries: parsed.entries, raw, skipped: parsed.skipped };
+  }
+
+  async clusterInfo(): Promise<ClusterInfo> {
+    return parseClusterInfo(str(await this.call('CLUSTER', 'INFO')));
+  }
+
+  async clusterShards(): Promise<ClusterShard[]> {
+    return parseClusterShards(await this.call('CLUSTER', 'SHARDS'));
+  }
+
+  async clusterSlots(): Promise<SlotRangeOwner[]> {
+    return parseClusterSlots(await this.call('CLUSTER', 'SLOTS'));
+  }
+
+  async clusterMyId(): Promise<string> {
+    return str(await this.call('CLUSTER', 'MYID'));
+  }
+
+  async countKeysInSlot(slot: number): Promise<number> {
+    return num(await this.call('CLUSTER', 'COUNTKEYSINSLOT', slot));
+  }
+
+  async getKeysInSlot(slot: number, count: number): Promise<string[]> {
+    const reply = await this.call('CLUSTER', 'GETKEYSINSLOT', slot, count);
+    return Array.isArray(reply) ? reply.map(str) : [];
+  }
+
+  async keySlot(key: string): Promise<number> {
+    return num(await this.call('CLUSTER', 'KEYSLOT', key));
+  }
+
+  async clusterSetSlot(slot: number, state: SetSlotState, nodeId?: string): Promise<void> {
+    if (state !== 'STABLE' && !nodeId) throw new Error(`CLUSTER SETSLOT ${state} needs a node id`);
+    await (state === 'STABLE' ? this.call('CLUSTER', 'SETSLOT', slot, 'STABLE') : this.call('CLUSTER', 'SETSLOT', slot, state, nodeId as string));
+  }
+
+  async clusterMeet(ip: string, port: number, busPort?: number): Promise<void> {
+    await (busPort === undefined ? this.call('CLUSTER', 'MEET', ip, port) : this.call('CLUSTER', 'MEET', ip, port, busPort));
+  }
+
+  async clusterForget(nodeId: string): Promise<void> {
+    await this.call('CLUSTER', 'FORGET', nodeId);
+  }
+
+  async clusterReplicate(masterId: string): Promise<void> {
+    await this.call('CLUSTER', 'REPLICATE', masterId);
+  }
+
+  /** Run on a replica. FORCE: without the master's agreement; TAKEOVER: without the cluster's either. */
+  async clusterFailover(mode?: 'FORCE' | 'TAKEOVER'): Promise<void> {
+    await (mode ? this.call('CLUSTER', 'FAILOVER', mode) : this.call('CLUSTER', 'FAILOVER'));
+  }
+
+  async clusterAddSlots(slots: number[]): Promise<void> {
+    if (slots.length > 0) await this.call('CLUSTER', 'ADDSLOTS', ...slots);
+  }
+
+  async clusterAddSlotsRange(ranges: ReadonlyArray<readonly [number, number]>): Promise<void> {
+    if (ranges.length > 0) await this.call('CLUSTER', 'ADDSLOTSRANGE', ...ranges.flat());
+  }
+
+  async clusterDelSlots(slots: number[]): Promise<void> {
+    if (slots.length > 0) await this.call('CLUSTER', 'DELSLOTS', ...slots);
+  }
+
+  async clusterDelSlotsRange(ranges: ReadonlyArray<readonly [number, number]>): Promise<void> {
+    if (ranges.length > 0) await this.call('CLUSTER', 'DELSLOTSRANGE', ...ranges.flat());
+  }
+
+  async clusterCountFailureReports(nodeId: string): Promise<number> {
+    return num(await this.call('CLUSTER', 'COUNT-FAILURE-REPORTS', nodeId));
+  }
+
+  async clusterBumpEpoch(): Promise<string> {
+    return str(await this.call('CLUSTER', 'BUMPEPOCH'));
+  }
+
+  async clusterSaveConfig(): Promise<void> {
+    await this.call('CLUSTER', 'SAVECONFIG');
+  }
+
+  async clusterReset(mode: 'SOFT' | 'HARD' = 'SOFT'): Promise<void> {
+    await this.call('CLUSTER', 'RESET', mode);
+  }
+
+  /**
+   * MIGRATE keys to another node (as a slot move does). Returns 'OK' or 'NOKEY' (none of the keys existed).
+   * The target's password rides on the command to Redis only; errors never show the arguments.
+   */
+  async migrate(host: string, port: number, keys: string[], opts: MigrateOptions = {}): Promise<'OK' | 'NOKEY'> {
+    if (keys.length === 0) return 'NOKEY';
+    const args: Array<string | number> = [host, port, '', opts.db ?? 0, opts.timeoutMs ?? this.ctx.timeoutMs];
+    if (opts.copy) args.push('COPY');
+    if (opts.replace) args.push('REPLACE');
+    if (opts.auth) {
+      if (opts.auth.username) args.push('AUTH2', opts.auth.username, opts.auth.password);
+      else args.push('AUTH', opts.auth.password);
+    }
+    args.push('KEYS', ...keys);
+    const reply = str(await this.call('MIGRATE', ...args));
+    return reply === 'NOKEY' ? 'NOKEY' : 'OK';
+  }
+
+  // ---- replication -------------------------------------------------------------------------------------------
+
+  async replicaOf(host: string, port: number): Promise<void> {
+    await this.call('REPLICAOF', host, port);
+  }
+
+  async replicaOfNoOne(): Promise<void> {
+    await this.call('REPLICAOF', 'NO', 'ONE');
+  }
+
+  // ---- Sentinel ----------------------------------------------------------------------------------------------
+
+  async sentinelMasters(): Promise<SentinelRecord[]> {
+    return parseSentinelList(await this.call('SENTINEL', 'MASTERS'));
+  }
+
+  async sentinelMaster(name: string): Promise<SentinelRecord> {
+    return parseSentinelRecord(await this.call('SENTINEL', 'MASTER', name));
+  }
+
+  async sentinelReplicas(name: string): Promise<SentinelRecord[]> {
+    return parseSentinelList(await this.call('SENTINEL', 'REPLICAS', name));
+  }
+
+  async sentinelSentinels(name: string): Promise<SentinelRecord[]> {
+    return parseSentinelList(await this.call('SENTINEL', 'SENTINELS', name));
+  }
+
+  async sentinelGetMasterAddrByName(name: string): Promise<HostPort | null> {
+    return parseMasterAddr(await this.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name));
+  }
+
+  /** Forgets replicas and sentinels it knows for masters matching `pattern`; returns how many masters were reset. */
+  async sentinelReset(pattern: string): Promise<number> {
+    return num(await this.call('SENTINEL', 'RESET', pattern));
+  }
+
+  async sentinelFailover(name: string): Promise<void> {
+    await this.call('SENTINEL', 'FAILOVER', name);
+  }
+
+  async sentinelMonitor(name: string, ip: string, port: number, quorum: number): Promise<void> {
+    await this.call('SENTINEL', 'MONITOR', name, ip, port, quorum);
+  }
+
+  async sentinelRemove(name: string): Promise<void> {
+    await this.call('SENTINEL', 'REMOVE', name);
+  }
+
+  async sentinelSet(name: string, option: string, value: string): Promise<void> {
+    await this.call('SENTINEL', 'SET', name, option, value);
+  }
+
+  /** SENTINEL CKQUORUM: resolves with Redis's sentence when the quorum and majority are reachable, throws otherwise. */
+  async sentinelCkquorum(name: string): Promise<string> {
+    return str(await this.call('SENTINEL', 'CKQUORUM', name));
+  }
+
+  // ---- config ------------------------------------------------------------------------------------------------
+
+  async configGet(pattern: string): Promise<Record<string, string>> {
+    const reply = await this.call('CONFIG', 'GET', pattern);
+    const out: Record<string, string> = {};
+    if (Array.isArray(reply)) for (let i = 0; i + 1 < reply.length; i += 2) out[str(reply[i])] = str(reply[i + 1]);
+    return out;
+  }
+
+  async configSet(parameter: string, value: string): Promise<void> {
+    await this.call('CONFIG', 'SET', parameter, value);
+  }
+
+  async configRewrite(): Promise<void> {
+    await this.call('CONFIG', 'REWRITE');
+  }
+
+  /** QUIT politely (falls back to dropping the socket) and closes the way to the pod. */
+  async quit(): Promise<void> {
+    try {
+      if (this.client.status === 'ready') await withDeadline(this.client.quit(), this.ctx.timeoutMs);
+    } catch {
+      // The server may already be gone; the socket is dropped below either way.
+    } finally {
+      this.client.disconnect();
+      await this.endpoint.close().catch(() => undefined);
+    }
+  }
+}
+
+/** `--direct`: the pod's own IP and port, found by the caller's resolver (pod status.podIP). Nothing to close. */
+export function directDialer(resolveIp: (namespace: string, pod: string) => Promise<string>): PodDialer {
+  return {
+    async open(namespace: string, pod: string, port: number): Promise<LocalEndpoint> {
+      const host = await resolveIp(namespace, pod);
+      return { host, port, close: async () => undefined };
+    },
+    async closeAll(): Promise<void> {},
+  };
+}
+
+/** Environment for a child redis-cli: the password in REDISCLI_AUTH, never `-a` on the command line. */
+export function redisCliEnv(password: string | undefined, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  delete env.REDISCLI_AUTH;
+  if (password !== undefined) env.REDISCLI_AUTH = password;
+  return env;
+}
+
+export interface ClusterClientOptions {
+  namespace: string;
+  /** Every member pod of the Redis Cluster (a way is opened to each before the client starts). */
+  pods: string[];
+  /** Redis port inside the pods. */
+  port: number;
+  dialer: PodDialer;
+  /** Pod name for an IP that CLUSTER NODES/SLOTS announces (pod status.podIP); undefined when no pod has it. */
+  podForIp: (ip: string) => string | undefined;
+  auth?: RedisAuth;
+  secretHint?: string;
+  tls?: RedisTls;
+  timeoutMs?: number;
+  name?: string;
+}
+
+/** A Redis Cluster client that reaches every node through the dialer: for write probes and multi-key work. */
+export interface RedisClusterClient {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlSeconds?: number): Promise<void>;
+  del(...keys: string[]): Promise<number>;
+  /** A keyed command, routed to the slot owner of its first key. */
+  call(command: string, ...args: Array<string | number>): Promise<unknown>;
+  quit(): Promise<void>;
+}
+
+/**
+ * Builds an ioredis Cluster whose natMap turns every announced `ip:port` into the local endpoint of that pod,
+ * so MOVED/ASK redirections and the slot map work through port-forwards exactly as they would in-cluster.
+ */
+export async function connectClusterClient(opts: ClusterClientOptions): Promise<RedisClusterClient> {
+  if (opts.pods.length === 0) throw new RedisError(`no Redis Cluster pods given in namespace ${opts.namespace}`);
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const label = `${opts.namespace}/${opts.pods[0]}`;
+  const ctx: Context = {
+    pod: label,
+    port: opts.port,
+    timeoutMs,
+    authGiven: opts.auth !== undefined,
+    secretHint: opts.secretHint,
+    tls: opts.tls,
+  };
+  const endpoints = new Map<string, LocalEndpoint>();
+  const closeAll = async () => {
+    await Promise.all([...endpoints.values()].map((e) => e.close().catch(() => undefined)));
+  };
+  try {
+    for (const pod of opts.pods) endpoints.set(pod, await opts.dialer.open(opts.namespace, pod, opts.port));
+  } catch (err) {
+    await closeAll();
+    if (err instanceof KubectlRedisError) throw err;
+    throw new RedisError(`could not open a connection to the Redis Cluster pods in ${opts.namespace}: ${asErrorLike(err).message}`, {
+      cause: scrubbed(err),
+    });
+  }
+  const natMap = (key: string): { host: string; port: number } | null => {
+    const colon = key.lastIndexOf(':');
+    const ip = key.slice(0, colon).replace(/^\[|\]$/g, '');
+    const pod = opts.podForIp(ip);
+    const endpoint = pod === undefined ? undefined : endpoints.get(pod);
+    return endpoint ? { host: endpoint.host, port: endpoint.port } : null;
+  };
+  // The Cluster owns retries and the offline queue for its node connections.
+  const { retryStrategy: _retry, enableOfflineQueue: _queue, ...nodeOptions } = baseRedisOptions(opts.auth, opts.tls, timeoutMs, opts.name);
+  const cluster = new Cluster(
+    [...endpoints.values()].map((e) => ({ host: e.host, port: e.port })),
+    {
+      natMap,
+      lazyConnect: true,
+      enableReadyCheck: true,
+      clusterRetryStrategy: () => null,
+      slotsRefreshTimeout: timeoutMs,
+      maxRedirections: 16,
+      retryDelayOnMoved: 0,
+      retryDelayOnTryAgain: 100,
+      retryDelayOnClusterDown: 100,
+      scaleReads: 'master',
+      // Announced addresses are pod IPs or hostnames the laptop cannot resolve: never look them up.
+      dnsLookup: (address, callback) => callback(null, address),
+      redisOptions: { ...nodeOptions, lazyConnect: false },
+    },
+  );
+  // "Failed to refresh slots cache" hides the cause; the node's own error (WRONGPASS, a TLS alert) says it.
+  let nodeError: unknown;
+  cluster.on('error', () => undefined);
+  cluster.on('node error', (err: unknown) => (nodeError = err));
+  try {
+    await withDeadline(cluster.connect(), timeoutMs * 2);
+  } catch (err) {
+    cluster.disconnect();
+    await closeAll();
+    const lastNodeError = (err as { lastNodeError?: unknown }).lastNodeError;
+    throw connectionError(nodeError ?? lastNodeError ?? err, ctx, true);
+  }
+  const run = async <T>(command: string, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      throw new RedisError(`Redis Cluster in ${opts.namespace} refused ${command}: ${asErrorLike(err).message}`, { cause: scrubbed(err) });
+    }
+  };
+  return {
+    get: (key) => run('GET', () => cluster.get(key)),
+    set: async (key, value, ttlSeconds) => {
+      await run('SET', () => (ttlSeconds === undefined ? cluster.set(key, value) : cluster.set(key, value, 'EX', ttlSeconds)));
+    },
+    del: (...keys) => run('DEL', async () => {
+      // Keys of different slots cannot share one DEL in a cluster: one call per key.
+      let removed = 0;
+      for (const key of keys) removed += await cluster.del(key);
+      return removed;
+    }),
+    call: (command, ...args) => run(command.toUpperCase(), () => cluster.call(command, ...args)),
+    quit: async () => {
+      try {
+        await withDeadline(cluster.quit(), timeoutMs);
+      } catch {
+        cluster.disconnect();
+      }
+      await closeAll();
+    },
+  };
+}
