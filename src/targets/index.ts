@@ -1,0 +1,114 @@
+// Every adapter, and the two ways commands find targets: all of them in a scope (status), or one named the way
+// kubectl names things (`rediscluster/orders`, `rf/sessions`, `sts/cache`, or a bare name when unambiguous).
+import { KubeError, NotFoundError, UsageError } from '../errors.js';
+import type { KubeReader, ResourceRef } from '../kube/types.js';
+import type { CollectSpec } from '../reconcile/collect.js';
+import type { ObserveInput } from '../reconcile/observe.js';
+import { pauseState, type PauseMechanism } from '../reconcile/pause.js';
+import type { OperatorFact } from '../reconcile/types.js';
+import { bitnamiCluster, bitnamiSentinel } from './bitnami.js';
+import { AUDIT_KEYS, detectOperator } from './common.js';
+import { otRedisCluster, otRedisReplication, otRedisSentinel } from './ot.js';
+import { FRESHWORKS_IMAGES, spotahomeFailover } from './spotahome.js';
+import type { OperatorInfo, Target, TargetAdapter } from './types.js';
+import { ucloudDrc } from './ucloud.js';
+
+export type { Target, TargetAdapter, OperatorInfo } from './types.js';
+export { AUDIT_KEYS } from './common.js';
+
+export const ADAPTERS: TargetAdapter[] = [otRedisCluster, otRedisReplication, otRedisSentinel, spotahomeFailover, ucloudDrc, bitnamiCluster, bitnamiSentinel];
+
+const SECRETS: ResourceRef = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
+
+export function adapterOf(target: Target): TargetAdapter {
+  const system = target.system === 'freshworks' ? 'spotahome' : target.system;
+  const candidates = ADAPTERS.filter((a) => a.system === system && a.kind === target.kind);
+  // Both Bitnami adapters are StatefulSets: the topology tells them apart.
+  const a = candidates.length > 1 ? (target.topology === 'sentinel' ? bitnamiSentinel : bitnamiCluster) : candidates[0];
+  if (!a) throw new Error(`no adapter for ${target.ref}`);
+  return a;
+}
+
+/** Every target in a namespace (or all namespaces), sorted by namespace then ref. */
+export async function discoverAll(reader: KubeReader, namespace: string | undefined): Promise<Target[]> {
+  const found = (await Promise.all(ADAPTERS.map((a) => a.discover(reader, namespace)))).flat();
+  return found.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.ref.localeCompare(b.ref));
+}
+
+const KNOWN_KINDS = 'rediscluster, redisreplication, redissentinel, rf (redisfailover), drc (distributedrediscluster), sts (Bitnami redis-cluster / redis sentinel)';
+
+/** Resolve what the user typed to exactly one target, or say in one sentence why not. */
+export async function resolveTarget(reader: KubeReader, spec: string, namespace: string): Promise<Target> {
+  const slash = spec.indexOf('/');
+  if (slash >= 0) {
+    const kind = spec.slice(0, slash).toLowerCase();
+    const name = spec.slice(slash + 1);
+    const adapters = ADAPTERS.filter((a) => a.aliases.includes(kind));
+    if (adapters.length === 0) throw new UsageError(`unknown kind "${kind}" in "${spec}": use one of ${KNOWN_KINDS}`);
+    if (!name) throw new UsageError(`"${spec}" names no object: use ${kind}/NAME`);
+    const matches = (await Promise.all(adapters.map((a) => a.discover(reader, namespace)))).flat().filter((t) => t.name === name);
+    if (matches.length === 0) {
+      throw new NotFoundError(`${kind} "${name}" not found in namespace "${namespace}"`, { hint: `run kubectl redis status -n ${namespace} to list the Redis targets there` });
+    }
+    return matches[0];
+  }
+  const matches = (await discoverAll(reader, namespace)).filter((t) => t.name === spec);
+  if (matches.length === 0) {
+    throw new NotFoundError(`no Redis target named "${spec}" in namespace "${namespace}"`, { hint: `run kubectl redis status -n ${namespace} to list the Redis targets there` });
+  }
+  if (matches.length > 1) throw new UsageError(`"${spec}" is ambiguous in namespace "${namespace}": name one of ${matches.map((t) => t.ref).join(', ')}`);
+  return matches[0];
+}
+
+/** Everything a command needs to act on a target: its operator, how to pause it, and observe's input. */
+export interface TargetContext {
+  target: Target;
+  operator: OperatorInfo;
+  mechanism: PauseMechanism;
+  observeInput: ObserveInput;
+}
+
+async function secretValue(reader: KubeReader, namespace: string, ref: { name: string; key: string }, owner: string): Promise<string> {
+  const s = await reader.get(SECRETS, namespace, ref.name);
+  const raw = s?.data?.[ref.key];
+  if (raw === undefined) {
+    throw new KubeError(`the password of ${owner} should be in Secret ${namespace}/${ref.name} key "${ref.key}", which ${s ? 'has no such key' : 'does not exist'}`, {
+      hint: 'check the Secret the operator or chart was given',
+    });
+  }
+  return Buffer.from(raw, 'base64').toString('utf8');
+}
+
+export async function targetContext(reader: KubeReader, target: Target): Promise<TargetContext> {
+  const adapter = adapterOf(target);
+  const operator = await detectOperator(reader, adapter);
+  if (target.system === 'spotahome' && operator.image && FRESHWORKS_IMAGES.some((re) => re.test(operator.image ?? ''))) target.system = 'freshworks';
+  const mechanism = adapter.pauseMechanism(target, operator);
+  const annotations = target.object.metadata.annotations ?? {};
+  const password = target.passwordSecret ? await secretValue(reader, target.namespace, target.passwordSecret, target.ref) : undefined;
+  let tls: CollectSpec['tls'];
+  if (target.tlsSecret) {
+    const s = await reader.get(SECRETS, target.namespace, target.tlsSecret.name);
+    const ca = s?.data?.[target.tlsSecret.caKey];
+    tls = { ca: ca ? Buffer.from(ca, 'base64') : undefined, caHint: `Secret ${target.namespace}/${target.tlsSecret.name} key ${target.tlsSecret.caKey}` };
+  }
+  const spec: CollectSpec = {
+    namespace: target.namespace, topology: target.topology, redisSelector: target.redisSelector, sentinelSelector: target.sentinelSelector,
+    sentinelInRedisPods: target.sentinelInRedisPods, redisPort: target.redisPort, sentinelPort: target.sentinelPort,
+    sentinelMasterName: target.sentinelMasterName, auth: password !== undefined ? { password } : undefined, tls,
+    secretHint: target.passwordSecret ? `Secret ${target.namespace}/${target.passwordSecret.name} key ${target.passwordSecret.key}` : undefined,
+  };
+  // Sentinels of spotahome and Bitnami run without a password of their own.
+  const opFact: OperatorFact = { present: operator.present, running: operator.running };
+  if (operator.replicas !== undefined) opFact.replicas = operator.replicas;
+  if (operator.version !== undefined) opFact.version = operator.version;
+  if (operator.deployment !== undefined) opFact.deployment = operator.deployment;
+  const observeInput: ObserveInput = {
+    fact: { kind: target.kind, name: target.name, namespace: target.namespace, system: target.system, topology: target.topology, expected: target.expected, ref: target.ref },
+    spec, roleLabel: target.roleLabel, pdbNames: target.pdbNames,
+    pause: pauseState(annotations, mechanism, AUDIT_KEYS),
+    operator: opFact,
+    podPlacement: (p) => (p.labels.statefulSet ? { shard: p.labels.statefulSet } : {}),
+  };
+  return { target, operator, mechanism, observeInput };
+}
