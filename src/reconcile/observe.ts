@@ -75,6 +75,7 @@ export function buildObserved(input: ObserveInput, c: Collected, pdbObjects: Kub
     if (r.replication) f.replication = r.replication;
     if (r.keysBySlot) f.keysBySlot = r.keysBySlot;
     if (r.keys !== undefined) f.dbsize = r.keys;
+    if (r.usedMemory !== undefined) f.usedMemory = r.usedMemory;
     return f;
   });
   const masterName = input.spec.sentinelMasterName ?? 'mymaster';

@@ -1,0 +1,182 @@
+// The shared part of every command: kubectl's flags, the kube client, confirmation, output, and the ONE place where
+// errors become `error: <sentence>` on stderr and an exit code (ARCHITECTURE.md, "Output and exit codes").
+// Heavy modules (client-node, inquirer, cli-table3, yaml) load only on the paths that use them, to keep start-up fast.
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
+import { ExitCode, KubectlRedisError, RefusedError, type ExitCodeValue } from './errors.js';
+import type { KubeClient } from './kube/client.js';
+import { OUTPUT_FORMATS, type OutputFormat, type OutputSpec } from './render/output.js';
+import { Progress } from './render/progress.js';
+import { parseDuration } from './util/duration.js';
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
+
+/** -A/--all-namespaces: commands that can span namespaces add it to their flags. */
+export const allNamespacesFlag = Flags.boolean({
+  char: 'A',
+  summary: 'Look in every namespace instead of only --namespace.',
+  default: false,
+});
+
+/** An error as the user sees it: one sentence, an optional hint line, the exit code. */
+export interface DescribedError {
+  message: string;
+  hint?: string;
+  exitCode: ExitCodeValue;
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0]?.trim() ?? '';
+}
+
+/** Maps anything a command threw to what we print and the exit code. Pure, so it is unit tested. */
+export function describeError(err: unknown): DescribedError {
+  if (err instanceof KubectlRedisError) return { message: firstLine(err.message), hint: err.hint, exitCode: err.exitCode };
+  const e = err as { name?: string; message?: string; parse?: unknown; flags?: string[]; oclif?: { exit?: number } } | undefined;
+  if (e?.parse !== undefined && Array.isArray(e.flags) && /^Nonexistent flag/.test(e.message ?? '')) {
+    return { message: `unknown flag${e.flags.length > 1 ? 's' : ''}: ${e.flags.join(', ')}`, hint: 'see --help for the flags this command takes', exitCode: ExitCode.usage };
+  }
+  if (err instanceof Errors.CLIError && e?.parse !== undefined) {
+    const message = firstLine(e.message ?? '').replace(/^Unexpected argument/, 'unexpected argument');
+    return { message, hint: 'see --help for usage', exitCode: ExitCode.usage };
+  }
+  if (e?.name === 'ExitPromptError' || e?.name === 'AbortPromptError') {
+    return { message: 'cancelled at the confirmation prompt; nothing was changed', exitCode: ExitCode.refused };
+  }
+  const exit = e?.oclif?.exit;
+  const exitCode: ExitCodeValue = exit === ExitCode.usage ? ExitCode.usage : ExitCode.error;
+  const message = firstLine(e?.message ?? String(err)) || 'unexpected error';
+  return { message, exitCode };
+}
+
+/** True when a person can answer a prompt: stdin is a terminal and this is not CI. */
+export function isInteractive(stdin: { isTTY?: boolean } = process.stdin, env: NodeJS.ProcessEnv = process.env): boolean {
+  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== '0' && env.CI.toLowerCase() !== 'false';
+  return stdin.isTTY === true && !ci;
+}
+
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override baseFlags = {
+    kubeconfig: Flags.string({ summary: 'Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config).', helpGroup: 'GLOBAL' }),
+    context: Flags.string({ summary: 'The kubeconfig context to use.', helpGroup: 'GLOBAL' }),
+    namespace: Flags.string({ char: 'n', summary: "Namespace to act in (default: the context's namespace, then \"default\").", helpGroup: 'GLOBAL' }),
+    output: Flags.string({ char: 'o', summary: 'Output format.', options: [...OUTPUT_FORMATS], default: 'table', helpGroup: 'GLOBAL' }),
+    yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation (needed in a non-interactive shell).', default: false, helpGroup: 'GLOBAL' }),
+    'dry-run': Flags.boolean({ summary: 'Show what would be done and change nothing.', default: false, helpGroup: 'GLOBAL' }),
+    verbose: Flags.boolean({ char: 'v', summary: 'Say more, and print stack traces with errors.', default: false, helpGroup: 'GLOBAL' }),
+    'request-timeout': Flags.string({ summary: 'How long to wait for one API request (e.g. 30s, 1m); 0 means no limit.', default: '0', helpGroup: 'GLOBAL' }),
+    direct: Flags.boolean({ summary: 'Connect to pod IPs directly instead of through port-forward (in-cluster or flat network).', default: false, helpGroup: 'GLOBAL' }),
+  };
+
+  protected flags!: BaseFlags<T>;
+  protected args!: BaseArgs<T>;
+  private kubeClient?: KubeClient;
+  private readonly cleanups: Array<() => Promise<void> | void> = [];
+
+  override async init(): Promise<void> {
+    await super.init();
+    const { args, flags } = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    });
+    this.flags = flags as BaseFlags<T>;
+    this.args = args as BaseArgs<T>;
+    this.requestTimeoutMs = parseDuration(this.flags['request-timeout'], 'request-timeout');
+  }
+
+  protected requestTimeoutMs = 0;
+
+  get outputFormat(): OutputFormat {
+    return this.flags.output as OutputFormat;
+  }
+
+  /** The Kubernetes client for --kubeconfig/--context/-n; created on first use, so a bad context fails here. */
+  protected async kube(): Promise<KubeClient> {
+    if (!this.kubeClient) {
+      const { openKube } = await import('./kube/client.js');
+      this.kubeClient = openKube({
+        kubeconfig: this.flags.kubeconfig,
+        context: this.flags.context,
+        namespace: this.flags.namespace,
+        requestTimeoutMs: this.requestTimeoutMs,
+      });
+      if (this.flags.verbose) this.note(`using context "${this.kubeClient.context}" (${this.kubeClient.server}), namespace "${this.kubeClient.namespace}"`);
+    }
+    return this.kubeClient;
+  }
+
+  /** The namespace to look in: undefined with -A (every namespace). */
+  protected async scopeNamespace(): Promise<string | undefined> {
+    if ((this.flags as { 'all-namespaces'?: boolean })['all-namespaces']) return undefined;
+    return (await this.kube()).namespace;
+  }
+
+  /** Runs at the end of the command, whatever happened (close port-forwards, release leases). */
+  protected onCleanup(fn: () => Promise<void> | void): void {
+    this.cleanups.push(fn);
+  }
+
+  /**
+   * Asks before changing the cluster. --yes answers yes; a non-interactive shell without --yes refuses (exit 4).
+   * The question and the prompt go to stderr so stdout stays the result.
+   */
+  protected async confirm(question: string): Promise<boolean> {
+    if (this.flags.yes) return true;
+    if (!isInteractive()) {
+      throw new RefusedError(`${question.replace(/[?\s]+$/, '')}: refusing to change the cluster without confirmation in a non-interactive shell; re-run with --yes`);
+    }
+    const { confirm } = await import('@inquirer/prompts');
+    return confirm({ message: question, default: false }, { output: process.stderr });
+  }
+
+  /** A result line (or block) on stdout. */
+  protected out(text: string): void {
+    process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+  }
+
+  /** A remark for the person on stderr (never part of the result). */
+  protected note(text: string): void {
+    process.stderr.write(`${text}\n`);
+  }
+
+  /** Progress lines on stderr for long work. */
+  protected progress(): Progress {
+    const progress = new Progress(process.stderr);
+    this.onCleanup(() => progress.stop());
+    return progress;
+  }
+
+  /** Prints rows in the -o format; in table/wide an empty result is said on stderr, as kubectl does. */
+  protected async printResult<Row>(rows: Row[], spec: OutputSpec<Row>): Promise<void> {
+    const { renderOutput } = await import('./render/output.js');
+    if (rows.length === 0 && (this.outputFormat === 'table' || this.outputFormat === 'wide')) {
+      if (spec.empty) this.note(spec.empty);
+      return;
+    }
+    this.out(await renderOutput(this.outputFormat, rows, spec));
+  }
+
+  override async finally(err: Error | undefined): Promise<unknown> {
+    for (const fn of this.cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        if (this.flags?.verbose) this.note(`warning: cleanup failed: ${(e as Error).message}`);
+      }
+    }
+    return super.finally(err);
+  }
+
+  /** The one place errors are printed: `error: <sentence>`, an optional hint, a stack only with -v, then the exit code. */
+  protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
+    if (err instanceof Errors.ExitError) throw err;
+    const described = describeError(err);
+    const verbose = this.flags?.verbose ?? this.argv.some((a) => a === '-v' || a === '--verbose');
+    process.stderr.write(`error: ${described.message}\n`);
+    if (described.hint) process.stderr.write(`${described.hint}\n`);
+    if (verbose && err?.stack) process.stderr.write(`${err.stack}\n`);
+    throw new Errors.ExitError(described.exitCode);
+  }
+}

@@ -1,0 +1,111 @@
+// A PodDialer over the API server's port-forward: for each (namespace, pod, port) one local TCP server on
+// 127.0.0.1:0; every connection accepted there opens its own port-forward websocket (as `kubectl port-forward`
+// does per connection), so ioredis can open and close connections freely.
+import * as k8s from '@kubernetes/client-node';
+import { createServer, type Server, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import type { LocalEndpoint, PodDialer } from '../redis/types.js';
+import type { KubeClient } from './client.js';
+
+interface Forward {
+  server: Server;
+  port: number;
+  sockets: Set<Socket>;
+  /** The last failure seen on a connection, for the caller's error message. */
+  lastError?: string;
+}
+
+/** A port-forward endpoint; lastError says why the last connection through it failed, if one did. */
+export interface ForwardedEndpoint extends LocalEndpoint {
+  readonly lastError: string | undefined;
+}
+
+export class PortForwardDialer implements PodDialer {
+  private readonly forwards = new Map<string, Promise<Forward>>();
+  private readonly portForward: k8s.PortForward;
+
+  constructor(kube: Pick<KubeClient, 'kc'>) {
+    this.portForward = new k8s.PortForward(kube.kc);
+  }
+
+  async open(namespace: string, pod: string, port: number): Promise<ForwardedEndpoint> {
+    const key = `${namespace}/${pod}:${port}`;
+    let pending = this.forwards.get(key);
+    if (!pending) {
+      pending = this.listen(namespace, pod, port);
+      this.forwards.set(key, pending);
+      pending.catch(() => this.forwards.delete(key));
+    }
+    const forward = await pending;
+    return {
+      host: '127.0.0.1',
+      port: forward.port,
+      get lastError() {
+        return forward.lastError;
+      },
+      close: () => this.closeOne(key),
+    };
+  }
+
+  private connect(forward: Forward, namespace: string, pod: string, port: number, socket: Socket): void {
+    forward.sockets.add(socket);
+    socket.on('close', () => forward.sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    const errors = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        const text = chunk.toString('utf8').trim();
+        // the error channel carries only the port number until something fails
+        if (text) {
+          forward.lastError = `port-forward to pod "${pod}" port ${port} in namespace "${namespace}": ${text}`;
+          socket.destroy();
+        }
+        done();
+      },
+    });
+    socket.pause();
+    this.portForward
+      .portForward(namespace, pod, [port], socket, errors, socket)
+      .then((ws) => {
+        const webSocket = ws as { on(event: string, fn: (...args: unknown[]) => void): void; close(): void; readyState: number };
+        webSocket.on('close', () => socket.end());
+        webSocket.on('error', (e) => {
+          forward.lastError = `port-forward to pod "${pod}" port ${port} in namespace "${namespace}": ${(e as Error).message}`;
+          socket.destroy();
+        });
+        socket.on('close', () => webSocket.close());
+        socket.resume();
+      })
+      .catch((e: unknown) => {
+        forward.lastError = `port-forward to pod "${pod}" port ${port} in namespace "${namespace}" failed: ${(e as Error).message?.split('\n')[0] ?? String(e)}`;
+        socket.destroy();
+      });
+  }
+
+  private listen(namespace: string, pod: string, port: number): Promise<Forward> {
+    return new Promise((resolvePromise, reject) => {
+      const forward: Forward = { server: createServer(), port: 0, sockets: new Set() };
+      forward.server.on('connection', (socket: Socket) => this.connect(forward, namespace, pod, port, socket));
+      forward.server.once('error', reject);
+      forward.server.listen(0, '127.0.0.1', () => {
+        const address = forward.server.address();
+        forward.port = typeof address === 'object' && address ? address.port : 0;
+        forward.server.unref();
+        resolvePromise(forward);
+      });
+    });
+  }
+
+  private async closeOne(key: string): Promise<void> {
+    const pending = this.forwards.get(key);
+    if (!pending) return;
+    this.forwards.delete(key);
+    const forward = await pending.catch(() => undefined);
+    if (!forward) return;
+    for (const socket of forward.sockets) socket.destroy();
+    await new Promise<void>((r) => forward.server.close(() => r()));
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.forwards.keys()].map((key) => this.closeOne(key)));
+  }
+}

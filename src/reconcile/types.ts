@@ -1,0 +1,284 @@
+// The data the reconcile library decides on: what was observed, what is wrong with it, and what to do about it.
+// Everything here is plain JSON (fixtures are JSON files) so diagnose and plan stay pure and testable without a cluster.
+import type { ClusterNodeEntry, ReplicationInfo } from '../redis/types.js';
+
+export type SystemName = 'ot' | 'spotahome' | 'freshworks' | 'ucloud' | 'bitnami' | 'kubedb';
+export type Topology = 'cluster' | 'sentinel' | 'replication' | 'standalone';
+
+export interface TargetFact {
+  /** e.g. 'RedisCluster', 'RedisFailover', 'StatefulSet' */
+  kind: string;
+  name: string;
+  namespace: string;
+  system: SystemName;
+  topology: Topology;
+  expected?: { masters?: number; replicasPerMaster?: number; sentinels?: number };
+  /** The target as the user names it on the command line, e.g. `rediscluster/orders`; used in suggested fixes. */
+  ref?: string;
+}
+
+/** The role label the operator keeps on a pod, with the values it uses, so plan never needs to know the operator. */
+export interface RoleLabelFact {
+  key: string;
+  value: string;
+  masterValue: string;
+  replicaValue: string;
+}
+
+export interface PodFact {
+  name: string;
+  ip: string;
+  nodeName: string;
+  ready: boolean;
+  phase: string;
+  deleting: boolean;
+  component: 'redis' | 'sentinel';
+  roleLabel?: RoleLabelFact;
+  /** ucloud / OT: which shard (StatefulSet) the pod belongs to */
+  shard?: string;
+  ordinal?: number;
+}
+
+export interface ClusterInfoFact {
+  state: 'ok' | 'fail';
+  slotsAssigned: number;
+  knownNodes: number;
+  currentEpoch: number;
+  myEpoch: number;
+}
+
+export interface RedisNodeFact {
+  pod: string;
+  /** ip:port */
+  address: string;
+  reachable: boolean;
+  error?: string;
+  /** the node's own CLUSTER NODES view */
+  clusterNodes?: ClusterNodeEntry[];
+  clusterInfo?: ClusterInfoFact;
+  replication?: ReplicationInfo;
+  /** INFO replication master_replid2 / second_repl_offset: the history a promoted replica came from. */
+  replid2?: string;
+  secondReplOffset?: number;
+  /** COUNTKEYSINSLOT for the slots that matter (open, uncovered, contested); absent slots count 0. */
+  keysBySlot?: Record<number, number>;
+  dbsize?: number;
+  /** INFO memory used_memory, bytes */
+  usedMemory?: number;
+}
+
+export interface SentinelMasterFact {
+  ip: string;
+  port: number;
+  flags: string[];
+  numSlaves: number;
+  numOtherSentinels: number;
+  quorum: number;
+}
+
+export interface SentinelFact {
+  pod: string;
+  reachable: boolean;
+  error?: string;
+  masterName: string;
+  master?: SentinelMasterFact;
+  /** ip:port of every replica it knows */
+  knownReplicas: string[];
+  /** ip:port of every other sentinel it knows */
+  knownSentinels: string[];
+}
+
+export interface PauseFact {
+  paused: boolean;
+  /** the operator's own key, when it has one */
+  key?: string;
+  value?: string;
+  by?: string;
+  at?: string;
+  reason?: string;
+  until?: string;
+  strategy: 'annotation' | 'operator-scale-down' | 'none';
+}
+
+export interface OperatorFact {
+  present: boolean;
+  running: boolean;
+  replicas?: number;
+  version?: string;
+  deployment?: string;
+}
+
+export interface PdbFact {
+  name: string;
+  /** the pods its selector matches */
+  pods: string[];
+  maxUnavailable?: number | string;
+  minAvailable?: number | string;
+  disruptionsAllowed?: number;
+}
+
+export interface Observed {
+  target: TargetFact;
+  observedAt: string;
+  pods: PodFact[];
+  redis: RedisNodeFact[];
+  sentinels: SentinelFact[];
+  pause: PauseFact;
+  operator: OperatorFact;
+  pdbs: PdbFact[];
+}
+
+export const FINDING_KINDS = [
+  // Redis Cluster
+  'node-unreachable',
+  'node-failed',
+  'stale-ip',
+  'unknown-node',
+  'pod-not-in-cluster',
+  'slots-uncovered',
+  'open-slot',
+  'slot-multiple-owners',
+  'views-disagree',
+  'epoch-collision',
+  'orphan-replica',
+  'master-without-replica',
+  'master-replica-same-node',
+  'masters-same-node',
+  // Sentinel / replication
+  'no-master',
+  'multiple-masters',
+  'sentinels-disagree',
+  'sentinel-unknown-master',
+  'sentinel-stale-entries',
+  'sentinel-quorum-unreachable',
+  'replica-link-down',
+  'replica-wrong-master',
+  // Everywhere
+  'role-label-mismatch',
+  'pod-not-ready',
+  'pdb-missing',
+  'pdb-unsafe',
+  'reconcile-paused',
+  'operator-not-running',
+] as const;
+export type FindingKind = (typeof FINDING_KINDS)[number];
+
+/** Findings about Kubernetes objects and the operator, not Redis topology: heal never makes them go away. */
+export const NON_TOPOLOGY_KINDS: readonly FindingKind[] = [
+  'reconcile-paused',
+  'operator-not-running',
+  'pdb-missing',
+  'pdb-unsafe',
+  'pod-not-ready',
+];
+
+export type Severity = 'critical' | 'warning' | 'info';
+
+export interface Finding {
+  kind: FindingKind;
+  severity: Severity;
+  /** pods involved */
+  pods: string[];
+  /** Kubernetes nodes involved */
+  nodes: string[];
+  /** Redis Cluster node ids involved */
+  nodeIds: string[];
+  /** other objects (PDBs, Deployments), as kind/name */
+  objects: string[];
+  /** slot ranges involved, inclusive */
+  slots?: Array<[number, number]>;
+  /** one human sentence */
+  message: string;
+  /** which node said what */
+  evidence: string[];
+  /** a command that fixes it */
+  fix?: string;
+}
+
+/** What an action needs before it runs and waits for after: data that apply checks against a fresh observation. */
+export type Condition =
+  | { type: 'role'; pod: string; equals: 'master' | 'replica' }
+  | { type: 'replicaOf'; pod: string; masterId: string }
+  | { type: 'replicaOfAddress'; pod: string; host: string; port: number }
+  | { type: 'slotOwner'; slot: number; nodeId: string; observerPod?: string }
+  | { type: 'slotsOwned'; pod: string; ranges: Array<[number, number]> }
+  | { type: 'slotUnassigned'; pod: string; slot: number }
+  | { type: 'slotStable'; pod: string; slot: number }
+  | { type: 'slotState'; pod: string; slot: number; state: 'migrating' | 'importing'; peerId: string }
+  | { type: 'keysInSlot'; pod: string; slot: number; min?: number; max?: number }
+  | { type: 'nodeKnown'; observerPod: string; nodeId: string; address: string }
+  | { type: 'nodeNotKnown'; observerPod: string; nodeId: string }
+  | { type: 'uniqueConfigEpoch'; pod: string }
+  | { type: 'reachable'; pod: string }
+  | { type: 'sentinelMaster'; pod: string; masterName: string; address: string }
+  | { type: 'sentinelKnowsOnly'; pod: string; addresses: string[] }
+  | { type: 'podLabel'; pod: string; key: string; value: string }
+  | { type: 'podGone'; pod: string }
+  | { type: 'annotation'; object: string; key: string; value: string | null }
+  | { type: 'deploymentReplicas'; name: string; replicas: number };
+
+interface ActionBase {
+  /** stable within one plan: `<seq>-<kind>` */
+  id: string;
+  /** where it runs (for a grouped FORGET: the first of `pods`) */
+  pod: string;
+  description: string;
+  /** the finding it fixes */
+  why: FindingKind;
+  precondition: Condition[];
+  postcondition: Condition[];
+  risk: 'safe' | 'data-loss';
+}
+
+export type ClusterAction =
+  | (ActionBase & { kind: 'clusterMeet'; ip: string; port: number; busPort: number })
+  /** FORGET on every pod in `pods` back to back, inside the 60 s ban window, or gossip brings the node back. */
+  | (ActionBase & { kind: 'clusterForget'; pods: string[]; nodeId: string })
+  | (ActionBase & { kind: 'setSlotStable'; slot: number })
+  | (ActionBase & { kind: 'setSlotNode'; slot: number; nodeId: string })
+  | (ActionBase & { kind: 'setSlotMigrating'; slot: number; nodeId: string })
+  | (ActionBase & { kind: 'setSlotImporting'; slot: number; nodeId: string })
+  | (ActionBase & { kind: 'delSlots'; ranges: Array<[number, number]> })
+  | (ActionBase & { kind: 'addSlots'; ranges: Array<[number, number]> })
+  /** MIGRATE every key of `slot` from `pod` to the node `toNodeId` at `toAddress` */
+  | (ActionBase & { kind: 'migrateKeys'; slot: number; toNodeId: string; toPod: string; toAddress: string })
+  | (ActionBase & { kind: 'clusterReplicate'; masterId: string })
+  | (ActionBase & { kind: 'clusterFailover'; mode: 'default' | 'force' | 'takeover' })
+  | (ActionBase & { kind: 'bumpEpoch' });
+
+export type SentinelAction =
+  | (ActionBase & { kind: 'sentinelReset'; pattern: string })
+  | (ActionBase & { kind: 'sentinelFailover'; masterName: string })
+  | (ActionBase & { kind: 'sentinelRemove'; masterName: string })
+  | (ActionBase & { kind: 'sentinelMonitor'; masterName: string; ip: string; port: number; quorum: number })
+  | (ActionBase & { kind: 'replicaOf'; host: string; port: number })
+  | (ActionBase & { kind: 'replicaOfNoOne' });
+
+export type KubeAction =
+  | (ActionBase & { kind: 'patchPodLabel'; key: string; value: string })
+  | (ActionBase & { kind: 'deletePod' })
+  | (ActionBase & { kind: 'patchAnnotation'; object: string; key: string; value: string | null })
+  | (ActionBase & { kind: 'scaleDeployment'; name: string; replicas: number });
+
+export type Action = ClusterAction | SentinelAction | KubeAction;
+export type ActionKind = Action['kind'];
+
+/** An action before plan numbers it. */
+export type DraftAction = Action extends infer A ? (A extends Action ? Omit<A, 'id'> : never) : never;
+
+export type Intent =
+  | { kind: 'heal'; only?: FindingKind[]; prefer?: string }
+  /** annotations the target adapter says pause (or resume) the operator; value null deletes the key */
+  | { kind: 'pause' | 'resume'; object: string; annotations: Record<string, string | null> };
+
+export interface RefusalCandidate {
+  pod: string;
+  address: string;
+  replid: string;
+  offset: number;
+  dbsize?: number;
+}
+
+export type PlanResult =
+  | { outcome: 'actions'; actions: Action[] }
+  | { outcome: 'refused'; message: string; candidates: RefusalCandidate[] };
