@@ -13,6 +13,7 @@ import { startApiServer, writeKubeconfig, type ApiServer } from './apiserver/ind
 import { handleExec, handlePortForward } from './stream/index.js';
 import { startControllers } from './controllers/index.js';
 import { startKubelets } from './kubelet/index.js';
+import { startOperators } from './operators/index.js';
 import { applyPreset } from './presets/index.js';
 
 export interface SandboxOptions {
@@ -31,6 +32,10 @@ export interface Sandbox {
   servers: ApiServer[];
   slot: number;
   stop(): Promise<void>;
+}
+
+function onPath(bin: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, bin)));
 }
 
 const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -56,6 +61,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   for (const c of opts.clusters) if (!CLUSTER_NAME.test(c)) throw new Error(`cluster name "${c}" is not a DNS-1123 label`);
   if (new Set(opts.clusters).size !== opts.clusters.length) throw new Error('cluster names must be distinct');
   if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 20) throw new Error('--nodes must be between 1 and 20');
+  if (opts.preset !== 'none' && !onPath('redis-server')) throw new Error('redis-server is not installed (the pods run the real one): apt-get install redis-server redis-sentinel redis-tools');
   mkdirSync(join(dir, 'pids'), { recursive: true });
   const storageDir = join(dir, 'storage');
   mkdirSync(storageDir, { recursive: true });
@@ -108,6 +114,10 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     for (const ctx of clusters) {
       const kubelets = await startKubelets(ctx);
       stops.push(() => kubelets.stop());
+    }
+    for (const ctx of clusters) {
+      const operators = await startOperators(ctx);
+      stops.push(() => operators.stop());
     }
     if (opts.preset !== 'none') await applyPreset(opts.preset, clusters);
     return { dir, kubeconfig, clusters, servers, slot, stop: stopAll };

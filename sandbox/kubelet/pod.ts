@@ -148,7 +148,7 @@ export class ContainerRunner {
       rootfs: w.rootfs,
       runDir,
       restart,
-      resolve: (name) => (name === 'localhost' || name === w.name ? w.podIP : resolveName(w.host.ctx.store, w.ns, name)),
+      resolve: (name) => (name === 'localhost' || name === '127.0.0.1' || name === w.name ? w.podIP : resolveName(w.host.ctx.store, w.ns, name)),
       log: (m) => w.host.ctx.log(`${w.ns}/${w.name}/${this.spec.name}: ${m}`),
     });
     this.plan = plan;

@@ -26,8 +26,10 @@ export function onHostPath(cmd: string, path = process.env.PATH ?? '/usr/bin:/bi
   return undefined;
 }
 
+/** An operator's image (the mini operators run inside the sandbox process; their pods only idle). */
 export function isOperatorImage(image: string): boolean {
-  return /^(docker\.io\/)?sandbox\/operator/.test(image.toLowerCase());
+  const name = image.toLowerCase().split('@')[0].replace(/:[^/:]*$/, '');
+  return /^(docker\.io\/)?sandbox\/operator/.test(name) || /operator$/.test(name.split('/').pop() ?? '');
 }
 
 export function isRebootCommand(argv: string[]): boolean {

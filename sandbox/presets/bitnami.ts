@@ -1,0 +1,73 @@
+// Bitnami charts rendered as the chart would (redis-cluster 13.x): plain StatefulSet, Services, PDB and Secret with
+// the chart's names and labels. No controller: the chart's creator job (`redis-cli --cluster create`) is what
+// `bootstrapBitnamiCluster` does once the pods answer.
+import type { ClusterContext } from '../core/context.js';
+import type { KObject } from '../core/store.js';
+import { ensureObject, formCluster, isFresh, podIP, podsOf, type Endpoint } from '../operators/kit.js';
+
+export function bitnamiClusterObjects(ns: string, name: string, password: string, nodes = 6): KObject[] {
+  const selector = { 'app.kubernetes.io/name': 'redis-cluster', 'app.kubernetes.io/instance': name };
+  const labels = { ...selector, 'app.kubernetes.io/managed-by': 'Helm', 'helm.sh/chart': 'redis-cluster-13.0.5' };
+  const hosts = Array.from({ length: nodes }, (_, i) => `${name}-${i}.${name}-headless`).join(' ');
+  return [
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns, labels }, type: 'Opaque', data: { 'redis-password': Buffer.from(password).toString('base64') } },
+    {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: `${name}-headless`, namespace: ns, labels },
+      spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector, ports: [{ name: 'tcp-redis', port: 6379, targetPort: 'tcp-redis' }, { name: 'tcp-redis-bus', port: 16379, targetPort: 'tcp-redis-bus' }] },
+    },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns, labels }, spec: { type: 'ClusterIP', selector, ports: [{ name: 'tcp-redis', port: 6379, targetPort: 'tcp-redis' }] } },
+    { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name, namespace: ns, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
+    {
+      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name, namespace: ns, labels },
+      spec: {
+        replicas: nodes,
+        serviceName: `${name}-headless`,
+        podManagementPolicy: 'Parallel',
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [{
+              name: 'redis-cluster', image: 'docker.io/bitnami/redis-cluster:7.0.15-debian-12-r0',
+              command: ['/bin/bash', '-c'],
+              args: ['# Backwards compatibility change\nif ! [[ -f /opt/bitnami/redis/etc/redis.conf ]]; then\n    echo COPYING FILE\n    cp  /opt/bitnami/redis/etc/redis-default.conf /opt/bitnami/redis/etc/redis.conf\nfi\npod_index=($(echo "$POD_NAME" | tr "-" "\\n"))\npod_index="${pod_index[-1]}"\nif [[ "$pod_index" == "0" ]]; then\n  export REDIS_CLUSTER_CREATOR="yes"\n  export REDIS_CLUSTER_REPLICAS="1"\nfi\n/opt/bitnami/scripts/redis-cluster/entrypoint.sh /opt/bitnami/scripts/redis-cluster/run.sh\n'],
+              env: [
+                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                { name: 'REDIS_NODES', value: hosts },
+                { name: 'REDISCLI_AUTH', valueFrom: { secretKeyRef: { name, key: 'redis-password' } } },
+                { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name, key: 'redis-password' } } },
+                { name: 'REDIS_AOF_ENABLED', value: 'yes' },
+                { name: 'REDIS_TLS_ENABLED', value: 'no' },
+                { name: 'REDIS_PORT_NUMBER', value: '6379' },
+              ],
+              ports: [{ name: 'tcp-redis', containerPort: 6379 }, { name: 'tcp-redis-bus', containerPort: 16379 }],
+              volumeMounts: [{ name: 'redis-data', mountPath: '/bitnami/redis/data' }],
+            }],
+          },
+        },
+        volumeClaimTemplates: [{ metadata: { name: 'redis-data', labels: selector }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+      },
+    },
+  ];
+}
+
+/** What the chart's creator does: `redis-cli --cluster create --cluster-replicas 1` over every node, once. */
+export async function bootstrapBitnamiCluster(ctx: ClusterContext, ns: string, name: string, password: string): Promise<void> {
+  const pods = podsOf(ctx, ns, `app.kubernetes.io/name=redis-cluster,app.kubernetes.io/instance=${name}`).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name, undefined, { numeric: true }));
+  const ep = (p: KObject): Endpoint => ({ ip: podIP(p) ?? '', port: 6379, password });
+  if (!(await Promise.all(pods.map((p) => isFresh(ep(p))))).every(Boolean)) return;
+  const m = Math.ceil(pods.length / 2);
+  await formCluster(pods.slice(0, m).map(ep), pods.slice(m).map((p, i) => ({ node: ep(p), master: i % m })));
+}
+
+export function applyObjects(ctx: ClusterContext, objects: KObject[]): void {
+  const keyOf: Record<string, string> = {
+    Secret: 'secrets', Service: 'services', PodDisruptionBudget: 'poddisruptionbudgets.policy', StatefulSet: 'statefulsets.apps',
+    Deployment: 'deployments.apps', Namespace: 'namespaces', ConfigMap: 'configmaps',
+  };
+  for (const o of objects) {
+    const key = keyOf[o.kind];
+    if (!key) throw new Error(`preset: no store key for kind ${o.kind}`);
+    ensureObject(ctx, key, o, undefined);
+  }
+}
