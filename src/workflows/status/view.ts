@@ -96,8 +96,7 @@ export function targetHeader(r: TargetReport, now: number, c: Palette): string {
     if (p.by) parts.push(`by ${p.by}`);
     if (p.reason) parts.push(`reason "${p.reason}"`);
     if (p.until) parts.push(`until ${p.until}`);
-    parts.push(`(${p.strategy}${p.key ? ` ${p.key}` : ''})`);
-    lines.push(['Paused', parts.join(', ')]);
+    lines.push(['Paused', `${parts.join(', ')} (${p.strategy}${p.key ? ` ${p.key}` : ''})`]);
   } else lines.push(['Paused', 'no']);
   const w = Math.max(...lines.map(([k]) => k.length)) + 2;
   return lines.map(([k, v]) => `${`${k}:`.padEnd(w)}${v}`).join('\n');
