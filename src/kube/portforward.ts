@@ -11,6 +11,9 @@ interface Forward {
   server: Server;
   port: number;
   sockets: Set<Socket>;
+  /** Endpoints handed out and not closed yet: the listener closes with the last one (observe closes its own
+   * endpoint while a session's cached connection to the same pod port is still in use). */
+  refs: number;
   /** The last failure seen on a connection, for the caller's error message. */
   lastError?: string;
 }
@@ -37,13 +40,20 @@ export class PortForwardDialer implements PodDialer {
       pending.catch(() => this.forwards.delete(key));
     }
     const forward = await pending;
+    forward.refs++;
+    let closed = false;
     return {
       host: '127.0.0.1',
       port: forward.port,
       get lastError() {
         return forward.lastError;
       },
-      close: () => this.closeOne(key),
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        forward.refs--;
+        if (forward.refs <= 0 && this.forwards.get(key) === pending) await this.closeOne(key);
+      },
     };
   }
 
@@ -83,7 +93,7 @@ export class PortForwardDialer implements PodDialer {
 
   private listen(namespace: string, pod: string, port: number): Promise<Forward> {
     return new Promise((resolvePromise, reject) => {
-      const forward: Forward = { server: createServer(), port: 0, sockets: new Set() };
+      const forward: Forward = { server: createServer(), port: 0, sockets: new Set(), refs: 0 };
       forward.server.on('connection', (socket: Socket) => this.connect(forward, namespace, pod, port, socket));
       forward.server.once('error', reject);
       forward.server.listen(0, '127.0.0.1', () => {

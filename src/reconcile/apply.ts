@@ -23,8 +23,8 @@ export type ApplyEvent =
 export interface ApplyDeps {
   /** A fresh observation of the target. */
   observe(): Promise<Observed>;
-  /** A connection to the pod's Redis or sentinel (the caller picks the port by component, caches and closes). */
-  connect(pod: string): Promise<RedisNode>;
+  /** A connection to the pod's Redis, or to its sentinel for sentinel actions (the caller caches and closes). */
+  connect(pod: string, component?: 'redis' | 'sentinel'): Promise<RedisNode>;
   kube: KubeActions;
   /** Password MIGRATE uses towards the target node, and sentinels need after MONITOR (auth-pass). */
   redisAuth?: { username?: string; password: string };
@@ -109,14 +109,14 @@ async function execute(a: Action, deps: ApplyDeps): Promise<void> {
       await (await deps.connect(a.pod)).clusterBumpEpoch();
       return;
     case 'sentinelReset':
-      await (await deps.connect(a.pod)).sentinelReset(a.pattern);
+      await (await deps.connect(a.pod, 'sentinel')).sentinelReset(a.pattern);
       return;
     case 'sentinelFailover':
-      return (await deps.connect(a.pod)).sentinelFailover(a.masterName);
+      return (await deps.connect(a.pod, 'sentinel')).sentinelFailover(a.masterName);
     case 'sentinelRemove':
-      return (await deps.connect(a.pod)).sentinelRemove(a.masterName);
+      return (await deps.connect(a.pod, 'sentinel')).sentinelRemove(a.masterName);
     case 'sentinelMonitor': {
-      const s = await deps.connect(a.pod);
+      const s = await deps.connect(a.pod, 'sentinel');
       await s.sentinelMonitor(a.masterName, a.ip, a.port, a.quorum);
       if (deps.redisAuth) await s.sentinelSet(a.masterName, 'auth-pass', deps.redisAuth.password);
       return;

@@ -1,0 +1,128 @@
+// heal: the reconcile loop with intent "healthy". Observe, diagnose, plan, (ask once), apply step by step with
+// pre- and postconditions, observe again, and repeat for a bounded number of rounds until the plan is empty.
+// A refusal (two diverged masters, no --prefer) stops before anything changes.
+import type { KubeClient } from '../../kube/client.js';
+import { patchObject } from '../../kube/patch.js';
+import type { ResourceRef } from '../../kube/types.js';
+import { applyPlan, type ApplyEvent, type ApplyReport, type KubeActions } from '../../reconcile/apply.js';
+import { diagnose } from '../../reconcile/diagnose.js';
+import { plan } from '../../reconcile/plan.js';
+import type { TargetSession } from '../../reconcile/session.js';
+import { NON_TOPOLOGY_KINDS, type Action, type Finding, type FindingKind, type Observed, type PlanResult, type Unfixed } from '../../reconcile/types.js';
+
+const PODS: ResourceRef = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
+const DEPLOYMENTS: ResourceRef = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true };
+
+export interface HealOptions {
+  only?: FindingKind[];
+  prefer?: string;
+  maxRounds: number;
+  dryRun: boolean;
+  postconditionTimeoutMs: number;
+  /** Asked once, with the first plan; false stops before any change. */
+  confirm(first: Action[], observed: Observed, findings: Finding[]): Promise<boolean>;
+  progress(e: ApplyEvent, round: number): void;
+  /** Told when a new round starts (round 2 and later). */
+  onRound?(round: number, actions: Action[]): void;
+}
+
+export interface HealRound {
+  actions: Action[];
+  report?: ApplyReport;
+}
+
+export interface HealResult {
+  before: Finding[];
+  after: Finding[];
+  firstPlan: PlanResult;
+  rounds: HealRound[];
+  unfixed: Unfixed[];
+  outcome: 'healthy' | 'nothing-to-do' | 'dry-run' | 'declined' | 'refused' | 'failed' | 'rounds-exhausted';
+  failure?: string;
+}
+
+/** Findings heal works on: Redis topology, within --only. */
+export function healable(findings: Finding[], only?: FindingKind[]): Finding[] {
+  return findings.filter((f) => !NON_TOPOLOGY_KINDS.includes(f.kind) && f.kind !== 'pod-not-ready' && (!only || only.includes(f.kind)));
+}
+
+export function kubeActions(kube: KubeClient, namespace: string): KubeActions {
+  return {
+    async patchPodLabel(pod, key, value) {
+      await patchObject(kube, PODS, namespace, pod, { metadata: { labels: { [key]: value } } });
+    },
+    async deletePod(pod) {
+      await kube.request({ method: 'DELETE', path: `/api/v1/namespaces/${namespace}/pods/${pod}`, call: { verb: 'delete', resource: 'pods', namespace, name: pod } });
+    },
+    async patchAnnotation(object, key, value) {
+      const [kind, name] = object.split('/');
+      if (kind !== 'pod') throw new Error(`heal cannot annotate ${object}`);
+      await patchObject(kube, PODS, namespace, name, { metadata: { annotations: { [key]: value } } });
+    },
+    async scaleDeployment(name, replicas) {
+      const [ns, n] = name.includes('/') ? name.split('/') : [namespace, name];
+      await patchObject(kube, DEPLOYMENTS, ns, n, { spec: { replicas } }, { subresource: 'scale' });
+    },
+  };
+}
+
+export async function heal(session: TargetSession, opts: HealOptions): Promise<HealResult> {
+  let observed = await session.observe();
+  const before = diagnose(observed);
+  const intent = { kind: 'heal' as const, only: opts.only, prefer: opts.prefer };
+  const firstPlan = plan(observed, before, intent);
+  const result: HealResult = { before, after: before, firstPlan, rounds: [], unfixed: firstPlan.outcome === 'actions' ? (firstPlan.unfixed ?? []) : [], outcome: 'nothing-to-do' };
+  if (firstPlan.outcome === 'refused') {
+    result.outcome = 'refused';
+    result.failure = firstPlan.message;
+    return result;
+  }
+  if (firstPlan.actions.length === 0) return result;
+  if (opts.dryRun) {
+    result.outcome = 'dry-run';
+    return result;
+  }
+  if (!(await opts.confirm(firstPlan.actions, observed, before))) {
+    result.outcome = 'declined';
+    return result;
+  }
+  const spec = session.ctx.observeInput.spec;
+  let actions = firstPlan.actions;
+  for (let round = 1; round <= opts.maxRounds; round++) {
+    if (round > 1) opts.onRound?.(round, actions);
+    const report = await applyPlan(actions, observed, {
+      observe: () => session.observe(),
+      connect: (pod, component) => session.connect(pod, component ?? 'redis'),
+      kube: kubeActions(session.kube, spec.namespace),
+      redisAuth: spec.auth?.password !== undefined ? { username: spec.auth.username, password: spec.auth.password } : undefined,
+      progress: (e) => opts.progress(e, round),
+      postconditionTimeoutMs: opts.postconditionTimeoutMs,
+    });
+    result.rounds.push({ actions, report });
+    if (report.failed) {
+      result.outcome = 'failed';
+      result.failure = `step "${report.failed.action.description}" on ${report.failed.action.pod} failed: ${report.failed.reason}`;
+      result.after = diagnose(await session.observe());
+      return result;
+    }
+    observed = await session.observe();
+    const findings = diagnose(observed);
+    result.after = findings;
+    const next = plan(observed, findings, intent);
+    if (next.outcome === 'refused') {
+      result.outcome = 'refused';
+      result.failure = next.message;
+      return result;
+    }
+    result.unfixed = next.unfixed ?? [];
+    if (next.actions.length === 0) {
+      result.outcome = healable(findings, opts.only).length === 0 ? 'healthy' : 'rounds-exhausted';
+      if (result.outcome === 'rounds-exhausted') result.failure = 'findings remain that heal has no action for';
+      return result;
+    }
+    actions = next.actions;
+  }
+  result.outcome = 'rounds-exhausted';
+  result.failure = `still planning actions after ${opts.maxRounds} rounds`;
+  return result;
+}
