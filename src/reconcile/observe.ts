@@ -73,6 +73,8 @@ export function buildObserved(input: ObserveInput, c: Collected, pdbObjects: Kub
       f.clusterInfo = ci;
     }
     if (r.replication) f.replication = r.replication;
+    if (r.replication?.masterReplid2 !== undefined) f.replid2 = r.replication.masterReplid2;
+    if (r.replication?.secondReplOffset !== undefined) f.secondReplOffset = r.replication.secondReplOffset;
     if (r.keysBySlot) f.keysBySlot = r.keysBySlot;
     if (r.keys !== undefined) f.dbsize = r.keys;
     if (r.usedMemory !== undefined) f.usedMemory = r.usedMemory;

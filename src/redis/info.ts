@@ -56,6 +56,11 @@ export function parseReplicationInfo(text: string | InfoSections): ReplicationIn
     masterReplid: f.master_replid ?? '',
     masterReplOffset: int(f.master_repl_offset) ?? 0,
   };
+  // a replid2 of forty zeros and offset -1 mean "no previous history"
+  if (f.master_replid2 && !/^0+$/.test(f.master_replid2)) {
+    info.masterReplid2 = f.master_replid2;
+    info.secondReplOffset = int(f.second_repl_offset);
+  }
   if (info.role === 'replica') {
     info.masterHost = f.master_host;
     info.masterPort = int(f.master_port);

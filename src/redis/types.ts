@@ -51,6 +51,9 @@ export interface ReplicationInfo {
   connectedReplicas: Array<{ ip: string; port: number; state: string; offset: number; lag: number }>;
   masterReplid: string;
   masterReplOffset: number;
+  /** master_replid2 / second_repl_offset: the history a promoted replica came from (absent: none). */
+  masterReplid2?: string;
+  secondReplOffset?: number;
 }
 
 /** One entry of SENTINEL MASTERS / SENTINEL REPLICAS / SENTINEL SENTINELS: the flat field map Redis returns. */

@@ -8,7 +8,7 @@ import { applyPlan, type ApplyEvent, type ApplyReport, type KubeActions } from '
 import { diagnose } from '../../reconcile/diagnose.js';
 import { plan } from '../../reconcile/plan.js';
 import type { TargetSession } from '../../reconcile/session.js';
-import { NON_TOPOLOGY_KINDS, type Action, type Finding, type FindingKind, type Observed, type PlanResult, type Unfixed } from '../../reconcile/types.js';
+import { NON_TOPOLOGY_KINDS, type Action, type Finding, type FindingKind, type Intent, type Observed, type PlanResult, type Unfixed } from '../../reconcile/types.js';
 
 const PODS: ResourceRef = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
 const DEPLOYMENTS: ResourceRef = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true };
@@ -41,6 +41,40 @@ export interface HealResult {
   failure?: string;
 }
 
+/**
+ * The phase of an action: membership (MEET/FORGET), then slots, then replication, then Kubernetes labels. One
+ * round applies one phase and observes again, because a membership change sets off gossip, failovers and epoch
+ * bumps that make the rest of a plan made before it stale (seen when every pod of a cluster restarts at once).
+ */
+export function phaseOf(a: Action): number {
+  switch (a.kind) {
+    case 'clusterMeet':
+    case 'clusterForget':
+      return 0;
+    case 'setSlotStable':
+    case 'setSlotNode':
+    case 'setSlotMigrating':
+    case 'setSlotImporting':
+    case 'delSlots':
+    case 'addSlots':
+    case 'migrateKeys':
+    case 'bumpEpoch':
+      return 1;
+    case 'patchPodLabel':
+    case 'patchAnnotation':
+      return 3;
+    default:
+      return 2;
+  }
+}
+
+/** The actions of the earliest phase in a plan, in plan order. */
+export function firstPhase(actions: Action[]): Action[] {
+  if (actions.length === 0) return actions;
+  const p = Math.min(...actions.map(phaseOf));
+  return actions.filter((a) => phaseOf(a) === p);
+}
+
 /** Findings heal works on: Redis topology, within --only. */
 export function healable(findings: Finding[], only?: FindingKind[]): Finding[] {
   return findings.filter((f) => !NON_TOPOLOGY_KINDS.includes(f.kind) && f.kind !== 'pod-not-ready' && (!only || only.includes(f.kind)));
@@ -66,6 +100,23 @@ export function kubeActions(kube: KubeClient, namespace: string): KubeActions {
   };
 }
 
+/**
+ * Observe again after a round; when nothing is left to do but findings remain (a replica still syncing after
+ * REPLICATE, gossip still spreading a MEET), keep observing until they clear, an action appears, or the step
+ * timeout passes: Redis settles on its own, and heal should not call a settling cluster broken.
+ */
+async function settle(session: TargetSession, intent: Intent, opts: HealOptions): Promise<{ observed: Observed; next: PlanResult }> {
+  const deadline = Date.now() + opts.postconditionTimeoutMs;
+  for (;;) {
+    const observed = await session.observe();
+    const findings = diagnose(observed);
+    const next = plan(observed, findings, intent);
+    const settled = next.outcome === 'refused' || next.actions.length > 0 || healable(findings, opts.only).length === 0;
+    if (settled || Date.now() > deadline) return { observed, next };
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 export async function heal(session: TargetSession, opts: HealOptions): Promise<HealResult> {
   let observed = await session.observe();
   const before = diagnose(observed);
@@ -88,9 +139,10 @@ export async function heal(session: TargetSession, opts: HealOptions): Promise<H
   }
   const spec = session.ctx.observeInput.spec;
   let actions = firstPlan.actions;
+  let nextPlan: PlanResult;
   for (let round = 1; round <= opts.maxRounds; round++) {
     if (round > 1) opts.onRound?.(round, actions);
-    const report = await applyPlan(actions, observed, {
+    const report = await applyPlan(firstPhase(actions), observed, {
       observe: () => session.observe(),
       connect: (pod, component) => session.connect(pod, component ?? 'redis'),
       kube: kubeActions(session.kube, spec.namespace),
@@ -98,17 +150,17 @@ export async function heal(session: TargetSession, opts: HealOptions): Promise<H
       progress: (e) => opts.progress(e, round),
       postconditionTimeoutMs: opts.postconditionTimeoutMs,
     });
-    result.rounds.push({ actions, report });
+    result.rounds.push({ actions: firstPhase(actions), report });
     if (report.failed) {
       result.outcome = 'failed';
       result.failure = `step "${report.failed.action.description}" on ${report.failed.action.pod} failed: ${report.failed.reason}`;
       result.after = diagnose(await session.observe());
       return result;
     }
-    observed = await session.observe();
+    ({ observed, next: nextPlan } = await settle(session, intent, opts));
     const findings = diagnose(observed);
     result.after = findings;
-    const next = plan(observed, findings, intent);
+    const next = nextPlan;
     if (next.outcome === 'refused') {
       result.outcome = 'refused';
       result.failure = next.message;

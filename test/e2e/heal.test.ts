@@ -1,0 +1,285 @@
+// heal on the demo preset, fault by fault: each fault is made the way it happens in life (pods restarted with new
+// IPs, redis-cli commands an interrupted resharding leaves behind, a sentinel told something else), then the real
+// CLI heals it, and redis-cli --cluster check (or the sentinels' own answers) must say healthy, with no key lost.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { run, startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
+
+let sb: TestSandbox;
+const passwords: Record<string, string> = {};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+before(async () => {
+  sb = await startSandbox({ preset: 'demo' });
+  for (const [name, secret, key] of [['orders', 'orders-redis', 'password'], ['cache', 'cache', 'redis-password'], ['sessions', 'sessions-auth', 'password']]) {
+    const r = await sb.kubectl(['get', 'secret', '-n', 'redis', secret, '-o', `jsonpath={.data.${key}}`]);
+    passwords[name] = Buffer.from(r.stdout, 'base64').toString();
+  }
+  // the operators would fight the faults and the fixes: pause the ones that can be paused, as a user would
+  const p = await sb.cli(['pause', 'rediscluster/orders', '-n', 'redis', '--reason', 'heal tests', '--yes']);
+  assert.equal(p.code, 0, p.stderr);
+  const s = await sb.cli(['pause', 'rf/sessions', '-n', 'redis', '--reason', 'heal tests', '--operator-scale-down', '--yes']);
+  assert.equal(s.code, 0, s.stderr);
+}, { timeout: 300_000 });
+
+after(async () => {
+  await sb?.down();
+});
+
+function cli(target: string, ip: string, args: string[], port = 6379): Promise<RunResult> {
+  return run('redis-cli', ['-h', ip, '-p', String(port), '--no-auth-warning', ...args], { env: { ...process.env, REDISCLI_AUTH: passwords[target] ?? '' }, timeoutMs: 20_000 });
+}
+
+async function podIps(selector: string): Promise<Array<{ name: string; ip: string; node: string }>> {
+  const r = await sb.kubectl(['get', 'pods', '-n', 'redis', '-l', selector, '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.podIP} {.spec.nodeName}{"\\n"}{end}']);
+  return r.stdout.trim().split('\n').filter(Boolean).map((l) => {
+    const [name, ip, node] = l.split(' ');
+    return { name, ip, node };
+  });
+}
+
+const SELECTOR: Record<string, string> = {
+  orders: 'app in (orders-leader,orders-follower)',
+  cache: 'app.kubernetes.io/instance=cache',
+  sessions: 'app.kubernetes.io/component=redis,app.kubernetes.io/name=sessions',
+};
+const REF: Record<string, string> = { orders: 'rediscluster/orders', cache: 'sts/cache', sessions: 'rf/sessions' };
+
+async function ip(target: string, pod: string): Promise<string> {
+  const p = (await podIps(SELECTOR[target])).find((x) => x.name === pod);
+  assert.ok(p?.ip, `pod ${pod} has an IP`);
+  return p.ip;
+}
+
+async function myId(target: string, pod: string): Promise<string> {
+  return (await cli(target, await ip(target, pod), ['CLUSTER', 'MYID'])).stdout.trim();
+}
+
+async function waitReady(target: string, count: number): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    const r = await sb.kubectl(['get', 'pods', '-n', 'redis', '-l', SELECTOR[target], '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']);
+    if (r.stdout.trim().split('\n').filter((s) => s === 'True').length === count) return;
+    await sleep(500);
+  }
+  assert.fail(`${target}: pods not Ready`);
+}
+
+/** redis-cli --cluster check from one node, plus every node's own cluster_state. */
+async function clusterCheck(target: string): Promise<{ ok: boolean; text: string }> {
+  const pods = await podIps(SELECTOR[target]);
+  const r = await cli(target, pods[0].ip, ['--cluster', 'check', `${pods[0].ip}:6379`]);
+  const text = r.stdout + r.stderr;
+  const ok = r.code === 0 && !/\[ERR\]|\[WARNING\]/.test(text) && /All 16384 slots covered/.test(text);
+  return { ok, text };
+}
+
+async function keyCount(target: string): Promise<number> {
+  let n = 0;
+  for (const p of await podIps(SELECTOR[target])) {
+    const role = await cli(target, p.ip, ['ROLE']);
+    if (role.stdout.startsWith('master')) n += Number((await cli(target, p.ip, ['DBSIZE'])).stdout.trim());
+  }
+  return n;
+}
+
+async function healIt(target: string, extra: string[] = []): Promise<RunResult> {
+  const r = await sb.cli(['heal', REF[target], '-n', 'redis', '--yes', '--step-timeout', '90s', ...extra], { timeoutMs: 300_000 });
+  return r;
+}
+
+interface ClusterFault {
+  name: string;
+  target: 'orders' | 'cache';
+  inject(): Promise<void>;
+}
+
+const clusterFaults: ClusterFault[] = [
+  {
+    name: 'a slot left migrating (interrupted resharding, source side)',
+    target: 'orders',
+    async inject() {
+      const to = await myId('orders', 'orders-leader-1');
+      const owner = await ownerOf('orders', 100);
+      assert.equal((await cli('orders', owner, ['CLUSTER', 'SETSLOT', '100', 'MIGRATING', to])).stdout.trim(), 'OK');
+    },
+  },
+  {
+    name: 'a slot left importing (interrupted resharding, target side)',
+    target: 'cache',
+    async inject() {
+      const from = await ownerId('cache', 200);
+      const other = (await podIps(SELECTOR.cache)).find((p) => p.name === 'cache-1');
+      assert.ok(other);
+      const r = await cli('cache', other.ip, ['CLUSTER', 'SETSLOT', '200', 'IMPORTING', from]);
+      assert.equal(r.stdout.trim(), 'OK', r.stdout + r.stderr);
+    },
+  },
+  {
+    name: 'uncovered slots (DELSLOTS on the owner)',
+    target: 'orders',
+    async inject() {
+      const owner = await ownerOf('orders', 5000);
+      assert.equal((await cli('orders', owner, ['CLUSTER', 'DELSLOTSRANGE', '5000', '5010'])).stdout.trim(), 'OK');
+      await sleep(2000);
+    },
+  },
+  {
+    name: 'a replica reset out of the cluster (CLUSTER RESET: it forgets everyone)',
+    target: 'cache',
+    async inject() {
+      const replica = await firstReplica('cache');
+      assert.equal((await cli('cache', replica, ['CLUSTER', 'RESET', 'HARD'])).stdout.trim(), 'OK');
+      await sleep(1000);
+    },
+  },
+  {
+    name: 'a master and its replica on one Kubernetes node',
+    target: 'cache',
+    async inject() {
+      const pods = await podIps(SELECTOR.cache);
+      const masters: typeof pods = [];
+      const replicas: typeof pods = [];
+      for (const p of pods) ((await cli('cache', p.ip, ['ROLE'])).stdout.startsWith('master') ? masters : replicas).push(p);
+      const m = masters[0];
+      const r = replicas.find((x) => x.node === m.node) ?? replicas[0];
+      const pair = pods.find((x) => x.node === m.node && x.name !== m.name);
+      if (replicas.some((x) => x.node === m.node)) {
+        assert.equal((await cli('cache', r.ip, ['CLUSTER', 'REPLICATE', (await cli('cache', m.ip, ['CLUSTER', 'MYID'])).stdout.trim()])).stdout.trim(), 'OK');
+      } else assert.ok(pair, 'some pod shares a node with a master');
+      await sleep(6000);
+    },
+  },
+  {
+    name: 'two pods restarted at once (new IPs; nodes.conf keeps the old ones)',
+    target: 'orders',
+    async inject() {
+      assert.equal((await sb.kubectl(['delete', 'pod', '-n', 'redis', 'orders-leader-0', 'orders-follower-1', '--wait=false'])).code, 0);
+      await sleep(3000);
+      await waitReady('orders', 6);
+    },
+  },
+  {
+    name: 'every pod restarted (all addresses stale: CLUSTERDOWN until healed)',
+    target: 'orders',
+    async inject() {
+      assert.equal((await sb.kubectl(['delete', 'pod', '-n', 'redis', '-l', SELECTOR.orders, '--wait=false'])).code, 0);
+      await sleep(3000);
+      await waitReady('orders', 6);
+    },
+  },
+];
+
+async function ownerOf(target: string, slot: number): Promise<string> {
+  for (const p of await podIps(SELECTOR[target])) {
+    const nodes = (await cli(target, p.ip, ['CLUSTER', 'NODES'])).stdout;
+    for (const line of nodes.split('\n')) {
+      const w = line.trim().split(' ');
+      if (!w[2]?.includes('myself') || !w[2].includes('master')) continue;
+      for (const s of w.slice(8)) {
+        const [a, b] = s.split('-').map(Number);
+        if (slot >= a && slot <= (b ?? a)) return p.ip;
+      }
+    }
+  }
+  throw new Error(`nobody owns slot ${slot}`);
+}
+
+async function ownerId(target: string, slot: number): Promise<string> {
+  return (await cli(target, await ownerOf(target, slot), ['CLUSTER', 'MYID'])).stdout.trim();
+}
+
+async function firstReplica(target: string): Promise<string> {
+  for (const p of await podIps(SELECTOR[target])) if ((await cli(target, p.ip, ['ROLE'])).stdout.startsWith('slave')) return p.ip;
+  throw new Error('no replica');
+}
+
+describe('heal: Redis Cluster faults', () => {
+  for (const fault of clusterFaults) {
+    test(`${fault.target}: ${fault.name}`, async () => {
+      const keysBefore = await keyCount(fault.target);
+      assert.ok(keysBefore >= 300, `${fault.target} has its data (${keysBefore} keys)`);
+      await fault.inject();
+      const check = await clusterCheck(fault.target);
+      const dry = await sb.cli(['heal', REF[fault.target], '-n', 'redis', '--dry-run']);
+      assert.equal(dry.code, 0, dry.stderr);
+      if (!check.ok) assert.match(dry.stdout, /^Plan for /m, `a broken cluster gets a plan:\n${check.text}\n${dry.stdout}${dry.stderr}`);
+      const r = await healIt(fault.target);
+      assert.equal(r.code, 0, `heal exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+      let after = await clusterCheck(fault.target);
+      for (let i = 0; i < 20 && !after.ok; i++) {
+        await sleep(500);
+        after = await clusterCheck(fault.target);
+      }
+      assert.ok(after.ok, `redis-cli --cluster check after heal:\n${after.text}\nheal said:\n${r.stdout}\n${r.stderr}`);
+      assert.equal(await keyCount(fault.target), keysBefore, 'no key lost');
+    });
+  }
+});
+
+describe('heal: Sentinel faults', () => {
+  async function sentinels(): Promise<Array<{ name: string; ip: string }>> {
+    return podIps('app.kubernetes.io/component=sentinel,app.kubernetes.io/name=sessions');
+  }
+  async function agreedMaster(): Promise<string | undefined> {
+    const seen = new Set<string>();
+    for (const s of await sentinels()) seen.add((await run('redis-cli', ['-h', s.ip, '-p', '26379', 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster'])).stdout.split('\n')[0]);
+    return seen.size === 1 ? [...seen][0] : undefined;
+  }
+  async function masters(): Promise<string[]> {
+    const out: string[] = [];
+    for (const p of await podIps(SELECTOR.sessions)) if ((await cli('sessions', p.ip, ['ROLE'])).stdout.startsWith('master')) out.push(p.ip);
+    return out;
+  }
+
+  test('one sentinel monitoring nothing (SENTINEL REMOVE) is made to monitor the master again', async () => {
+    const s = (await sentinels())[0];
+    assert.equal((await run('redis-cli', ['-h', s.ip, '-p', '26379', 'SENTINEL', 'REMOVE', 'mymaster'])).stdout.trim(), 'OK');
+    const r = await healIt('sessions');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const m = await masters();
+    assert.equal(m.length, 1);
+    assert.equal(await agreedMaster(), m[0]);
+  });
+
+  test('a second master (REPLICAOF NO ONE on a replica): refused without --prefer, since both took replication traffic; --prefer the sentinels\' master fixes it with no key lost', async () => {
+    const [m] = await masters();
+    const pods = await podIps(SELECTOR.sessions);
+    const keeper = pods.find((p) => p.ip === m);
+    const replica = pods.find((p) => p.ip !== m);
+    assert.ok(keeper && replica);
+    const keys = Number((await cli('sessions', m, ['DBSIZE'])).stdout.trim());
+    assert.equal((await cli('sessions', replica.ip, ['REPLICAOF', 'NO', 'ONE'])).stdout.trim(), 'OK');
+    // sentinels PUBLISH hello messages to both masters every 2 s: their offsets move apart as soon as they split,
+    // so heal cannot prove no write diverged and must not pick a side by itself
+    await sleep(2500);
+    const refused = await healIt('sessions');
+    assert.equal(refused.code, 4, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, new RegExp(`${keeper.name}[\\s\\S]*${replica.name}|${replica.name}[\\s\\S]*${keeper.name}`));
+    assert.match(refused.stderr, /--prefer/);
+    assert.equal((await masters()).length, 2, 'nothing changed');
+    const r = await healIt('sessions', ['--prefer', keeper.name]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(await masters(), [m]);
+    assert.equal(await agreedMaster(), m);
+    assert.equal(Number((await cli('sessions', m, ['DBSIZE'])).stdout.trim()), keys, 'no key lost');
+  });
+
+  test('two masters with diverged writes: heal refuses and shows both, --prefer decides', async () => {
+    const [m] = await masters();
+    const replica = (await podIps(SELECTOR.sessions)).find((p) => p.ip !== m);
+    assert.ok(replica);
+    assert.equal((await cli('sessions', replica.ip, ['REPLICAOF', 'NO', 'ONE'])).stdout.trim(), 'OK');
+    assert.equal((await cli('sessions', replica.ip, ['SET', 'split:brain', 'b'])).stdout.trim(), 'OK');
+    assert.equal((await cli('sessions', m, ['SET', 'split:brain', 'a'])).stdout.trim(), 'OK');
+    const refused = await healIt('sessions');
+    assert.equal(refused.code, 4, refused.stdout + refused.stderr);
+    assert.equal((await masters()).length, 2, 'nothing changed');
+    const r = await healIt('sessions', ['--prefer', replica.name]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(await masters(), [replica.ip]);
+    assert.equal((await cli('sessions', replica.ip, ['GET', 'split:brain'])).stdout.trim(), 'b');
+    assert.equal(await agreedMaster(), replica.ip);
+  });
+});
