@@ -37,7 +37,9 @@ export function describeError(err: unknown): DescribedError {
     return { message: `unknown flag${e.flags.length > 1 ? 's' : ''}: ${e.flags.join(', ')}`, hint: 'see --help for the flags this command takes', exitCode: ExitCode.usage };
   }
   if (err instanceof Errors.CLIError && e?.parse !== undefined) {
-    const message = firstLine(e.message ?? '').replace(/^Unexpected argument/, 'unexpected argument');
+    // oclif wraps parse failures as "The following error occurred:\n  Missing required flag reason\nSee more help..."
+    const meaningful = (e.message ?? '').split('\n').map((l) => l.trim()).filter((l) => l && !/^The following errors? occurred:?$/i.test(l) && !/^See more help/i.test(l));
+    const message = firstLine(meaningful.join('\n') || e.message || '').replace(/^Unexpected argument/, 'unexpected argument').replace(/^Missing required flag:? *-*(\S+)/, 'missing required flag --$1');
     return { message, hint: 'see --help for usage', exitCode: ExitCode.usage };
   }
   if (e?.name === 'ExitPromptError' || e?.name === 'AbortPromptError') {
@@ -70,12 +72,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected flags!: BaseFlags<T>;
   protected args!: BaseArgs<T>;
+  /** Every positional argument, for commands that take many (static strict = false). */
+  protected argvList: string[] = [];
   private kubeClient?: KubeClient;
   private readonly cleanups: Array<() => Promise<void> | void> = [];
 
   override async init(): Promise<void> {
     await super.init();
-    const { args, flags } = await this.parse({
+    const { args, argv, flags } = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
       args: this.ctor.args,
@@ -83,6 +87,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     });
     this.flags = flags as BaseFlags<T>;
     this.args = args as BaseArgs<T>;
+    this.argvList = argv as string[];
     this.requestTimeoutMs = parseDuration(this.flags['request-timeout'], 'request-timeout');
   }
 

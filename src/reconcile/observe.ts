@@ -114,3 +114,14 @@ export function buildObserved(input: ObserveInput, c: Collected, pdbObjects: Kub
     });
   return { target: input.fact, observedAt: now.toISOString(), pods, redis, sentinels, pause: input.pause, operator: input.operator, pdbs };
 }
+
+/**
+ * When no Redis node of a target lets us in because of its password, that is bad input (the Secret is wrong or
+ * unreadable), not a topology: say it as one sentence instead of N unreachable nodes.
+ */
+export function authFailure(o: Observed): string | undefined {
+  const nodes = o.redis;
+  if (nodes.length === 0 || nodes.some((r) => r.reachable)) return undefined;
+  const auth = nodes.find((r) => /password|NOAUTH|WRONGPASS|authenticat/i.test(r.error ?? ''));
+  return auth && nodes.every((r) => /password|NOAUTH|WRONGPASS|authenticat/i.test(r.error ?? '')) ? auth.error : undefined;
+}

@@ -259,7 +259,7 @@ export async function connectPod(opts: ConnectPodOptions): Promise<RedisNode> {
   } catch (err) {
     client.disconnect();
     await endpoint.close().catch(() => undefined);
-    const generic = /Connection is closed|timed out/i.test(asErrorLike(err).message);
+    const generic = /Connection is closed|timed out|Stream isn't writeable/i.test(asErrorLike(err).message);
     throw connectionError(generic && lastError !== undefined ? lastError : err, ctx, connected);
   }
   return new RedisNode(client, endpoint, ctx);

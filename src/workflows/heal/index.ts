@@ -5,7 +5,9 @@ import type { KubeClient } from '../../kube/client.js';
 import { patchObject } from '../../kube/patch.js';
 import type { ResourceRef } from '../../kube/types.js';
 import { applyPlan, type ApplyEvent, type ApplyReport, type KubeActions } from '../../reconcile/apply.js';
+import { RedisError } from '../../errors.js';
 import { diagnose } from '../../reconcile/diagnose.js';
+import { authFailure } from '../../reconcile/observe.js';
 import { plan } from '../../reconcile/plan.js';
 import type { TargetSession } from '../../reconcile/session.js';
 import { NON_TOPOLOGY_KINDS, type Action, type Finding, type FindingKind, type Intent, type Observed, type PlanResult, type Unfixed } from '../../reconcile/types.js';
@@ -119,6 +121,8 @@ async function settle(session: TargetSession, intent: Intent, opts: HealOptions)
 
 export async function heal(session: TargetSession, opts: HealOptions): Promise<HealResult> {
   let observed = await session.observe();
+  const auth = authFailure(observed);
+  if (auth) throw new RedisError(auth, { hint: `the password comes from ${session.ctx.observeInput.spec.secretHint ?? 'the Secret the operator was given'}` });
   const before = diagnose(observed);
   const intent = { kind: 'heal' as const, only: opts.only, prefer: opts.prefer };
   const firstPlan = plan(observed, before, intent);

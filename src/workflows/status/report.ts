@@ -2,7 +2,9 @@
 // observation's time); `collectReports` observes many targets with a bounded pool, and a target that cannot be
 // observed (no password Secret, RBAC) becomes a report with an error instead of failing the whole command.
 import type { KubeClient } from '../../kube/client.js';
+import { RedisError } from '../../errors.js';
 import { diagnose } from '../../reconcile/diagnose.js';
+import { authFailure } from '../../reconcile/observe.js';
 import { TargetSession } from '../../reconcile/session.js';
 import type { Finding, Observed, RedisNodeFact, Severity } from '../../reconcile/types.js';
 import type { Target } from '../../targets/index.js';
@@ -187,6 +189,8 @@ export async function collectReports(kube: KubeClient, targets: Target[], opts: 
     try {
       session = await TargetSession.open(kube, t, { direct: opts.direct, timeoutMs: opts.timeoutMs });
       const observed = await session.observe();
+      const auth = authFailure(observed);
+      if (auth) throw new RedisError(auth, { hint: `the password comes from ${session.ctx.observeInput.spec.secretHint ?? 'the Secret the operator was given'}` });
       return buildReport(observed, diagnose(observed));
     } catch (e) {
       if (opts.strict) throw e;

@@ -1,0 +1,161 @@
+// Bad input, table-driven: each case is a command line, the exit code and the sentence a user must get, and a
+// check that nothing changed on the cluster (the demo's objects and operators are fingerprinted before and after).
+// Then: no password ever appears in any output (with -v) or on any process's command line.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
+
+let sb: TestSandbox;
+const passwords: string[] = [];
+
+before(async () => {
+  sb = await startSandbox({ preset: 'demo' });
+  for (const [secret, key] of [['orders-redis', 'password'], ['cache', 'redis-password'], ['sessions-auth', 'password']]) {
+    const r = await sb.kubectl(['get', 'secret', '-n', 'redis', secret, '-o', `jsonpath={.data.${key}}`]);
+    passwords.push(Buffer.from(r.stdout, 'base64').toString());
+  }
+  assert.equal((await sb.sandbox(['user', '--name', 'nobody'])).code, 0, 'a user with no RBAC');
+  // a second target named "cache" (an OT RedisCluster the operator ignores: paused), so "cache" is ambiguous
+  const cr = ['apiVersion: redis.redis.opstreelabs.in/v1beta2', 'kind: RedisCluster', 'metadata:', '  name: cache', '  namespace: redis',
+    '  annotations: {rediscluster.opstreelabs.in/skip-reconcile: "true"}', 'spec: {clusterSize: 3}', ''].join('\n');
+  const applied = await sb.kubectl(['apply', '-f', '-'], { input: cr });
+  assert.equal(applied.code, 0, applied.stderr);
+}, { timeout: 300_000 });
+
+after(async () => {
+  await sb?.down();
+});
+
+/** What must not change: annotations and specs of the targets, operator replicas, node cordons, leases. */
+async function fingerprint(): Promise<string> {
+  const parts = await Promise.all([
+    sb.kubectl(['get', 'redisclusters,redisfailovers,statefulsets,deployments', '-A', '-o', 'jsonpath={range .items[*]}{.kind}/{.metadata.name} {.metadata.annotations} {.spec.replicas}{"\\n"}{end}']),
+    sb.kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.spec.unschedulable}{"\\n"}{end}']),
+    sb.kubectl(['get', 'leases', '-A', '-o', 'name']),
+  ]);
+  return parts.map((p) => p.stdout).join('\n---\n');
+}
+
+interface Case {
+  name: string;
+  args: string[];
+  code: number;
+  says: RegExp;
+  context?: string;
+  env?: Record<string, string>;
+}
+
+const CASES: Case[] = [
+  { name: 'unknown target', args: ['status', 'rediscluster/nope', '-n', 'redis'], code: 1, says: /rediscluster "nope" not found in namespace "redis"/ },
+  { name: 'unknown kind', args: ['status', 'frob/orders', '-n', 'redis'], code: 2, says: /unknown kind "frob"/ },
+  { name: 'ambiguous bare name', args: ['pause', 'cache', '-n', 'redis', '--reason', 'x', '--yes'], code: 2, says: /"cache" is ambiguous .*rediscluster\/cache.*sts\/cache|"cache" is ambiguous .*sts\/cache.*rediscluster\/cache/ },
+  { name: 'wrong namespace', args: ['pause', 'orders', '-n', 'nowhere', '--reason', 'x', '--yes'], code: 1, says: /no Redis target named "orders" in namespace "nowhere"/ },
+  { name: 'unknown context', args: ['status', '--context', 'mars'], code: 1, says: /context "mars" does not exist in the kubeconfig/ },
+  { name: 'unreadable kubeconfig', args: ['status', '--kubeconfig', '/nonexistent/kubeconfig'], code: 1, says: /\/nonexistent\/kubeconfig/ },
+  { name: 'no RBAC', args: ['status', '-n', 'redis'], context: 'nobody@east', code: 1, says: /forbidden|not allowed|cannot list/i },
+  { name: 'no RBAC to pause', args: ['pause', 'rediscluster/orders', '-n', 'redis', '--reason', 'x', '--yes'], context: 'nobody@east', code: 1, says: /forbidden|not allowed|cannot/i },
+  { name: 'non-interactive without --yes', args: ['pause', 'rediscluster/orders', '-n', 'redis', '--reason', 'x'], code: 4, says: /re-run with --yes/ },
+  { name: 'pause without --reason', args: ['pause', 'rediscluster/orders', '-n', 'redis', '--yes'], code: 2, says: /reason/ },
+  { name: 'blank --reason', args: ['pause', 'rediscluster/orders', '-n', 'redis', '--reason', '  ', '--yes'], code: 2, says: /--reason is required/ },
+  { name: '--for not a duration', args: ['pause', 'rediscluster/orders', '-n', 'redis', '--reason', 'x', '--for', 'soon', '--yes'], code: 2, says: /--for|duration/ },
+  { name: 'pause of a chart with no controller', args: ['pause', 'sts/cache', '-n', 'redis', '--reason', 'x', '--yes'], code: 4, says: /nothing to pause/ },
+  { name: 'pause of spotahome without --operator-scale-down', args: ['pause', 'rf/sessions', '-n', 'redis', '--reason', 'x', '--yes'], code: 4, says: /--operator-scale-down/ },
+  { name: 'invalid -o', args: ['status', '-n', 'redis', '-o', 'xml'], code: 2, says: /xml/ },
+  { name: 'invalid --request-timeout', args: ['status', '-n', 'redis', '--request-timeout', 'forever'], code: 2, says: /request-timeout/ },
+  { name: 'heal --only of an unknown kind', args: ['heal', 'sts/cache', '-n', 'redis', '--only', 'everything', '--yes'], code: 2, says: /unknown finding kind "everything"/ },
+  { name: 'heal --prefer of a malformed pod name', args: ['heal', 'sts/cache', '-n', 'redis', '--prefer', 'Not_A_Pod', '--yes'], code: 2, says: /--prefer takes a pod name/ },
+  { name: 'unknown flag', args: ['status', '--frobnicate'], code: 2, says: /frobnicate/ },
+  { name: 'unknown command', args: ['frobnicate'], code: 2, says: /frobnicate/ },
+  { name: 'too many arguments', args: ['status', 'a', 'b', '-n', 'redis'], code: 2, says: /Unexpected argument|unexpected/i },
+  { name: 'heal of an unknown target', args: ['heal', 'rf/nope', '-n', 'redis', '--yes'], code: 1, says: /rf "nope" not found/ },
+  { name: 'resume of an unknown target', args: ['resume', 'drc/nope', '-n', 'redis', '--yes'], code: 1, says: /drc "nope" not found/ },
+];
+
+describe('bad input: one clear sentence, the right exit code, nothing changed', () => {
+  for (const c of CASES) {
+    test(c.name, async () => {
+      const before = await fingerprint();
+      const r: RunResult = await sb.cli(c.args, { context: c.context, env: c.env });
+      assert.equal(r.code, c.code, `exit code of ${c.args.join(' ')}: ${r.code}\n${r.stdout}\n${r.stderr}`);
+      assert.match(r.stderr, c.says, `stderr of ${c.args.join(' ')}`);
+      const errorLines = r.stderr.split('\n').filter((l) => /^(error|Error|›)/.test(l.trim()));
+      assert.ok(errorLines.length >= 1 && errorLines.length <= 3, `one short error, not a stack trace:\n${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /\n\s+at .+\(.+:\d+:\d+\)/, 'no stack trace without -v');
+      assert.equal(await fingerprint(), before, 'nothing changed on the cluster');
+    });
+  }
+
+  test('a wrong Redis password in the Secret: status says which Secret, and nothing changes', async () => {
+    const get = await sb.kubectl(['get', 'secret', 'orders-redis', '-n', 'redis', '-o', 'json']);
+    const original = get.stdout;
+    const wrong = JSON.parse(original) as { data: Record<string, string>; metadata: Record<string, unknown> };
+    wrong.data.password = Buffer.from('not-the-password').toString('base64');
+    delete wrong.metadata.resourceVersion;
+    assert.equal((await sb.kubectl(['apply', '-f', '-'], { input: JSON.stringify(wrong) })).code, 0);
+    try {
+      const before = await fingerprint();
+      const r = await sb.cli(['status', 'rediscluster/orders', '-n', 'redis', '--timeout', '3s']);
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.match(r.stdout + r.stderr, /password|WRONGPASS|auth/i);
+      assert.match(r.stdout + r.stderr, /orders-redis/);
+      const h = await sb.cli(['heal', 'rediscluster/orders', '-n', 'redis', '--yes']);
+      assert.notEqual(h.code, 0);
+      assert.equal(await fingerprint(), before);
+    } finally {
+      const restore = JSON.parse(original) as { metadata: Record<string, unknown> };
+      delete restore.metadata.resourceVersion;
+      assert.equal((await sb.kubectl(['apply', '-f', '-'], { input: JSON.stringify(restore) })).code, 0);
+    }
+  });
+
+  test('an unreachable Redis (a frozen pod) is a finding, not a crash', async () => {
+    const f = await sb.sandbox(['fault', 'freeze', '--namespace', 'redis', '--pod', 'cache-2']);
+    assert.equal(f.code, 0, f.stderr);
+    try {
+      const r = await sb.cli(['status', 'sts/cache', '-n', 'redis', '--timeout', '2s', '--exit-code'], { timeoutMs: 60_000 });
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.match(r.stdout, /cache-2\s+\S+\s+east-node-\d\s+unreachable/);
+      assert.match(r.stdout, /node-unreachable/);
+    } finally {
+      assert.equal((await sb.sandbox(['fault', 'thaw', '--namespace', 'redis', '--pod', 'cache-2'])).code, 0);
+    }
+  });
+});
+
+describe('secrets', () => {
+  test('no password in any output (with -v) or on any command line while commands run', async () => {
+    const seen: string[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+          try {
+            seen.push(readFileSync(join('/proc', pid, 'cmdline'), 'utf8').replace(/\0/g, ' '));
+          } catch {
+            // gone
+          }
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const runs = await Promise.all([
+      sb.cli(['status', '-n', 'redis', '-v']),
+      sb.cli(['status', 'rediscluster/orders', '-n', 'redis', '-v', '-o', 'json']),
+      sb.cli(['status', 'rf/sessions', '-n', 'redis', '-v', '-o', 'yaml']),
+      sb.cli(['heal', 'sts/cache', '-n', 'redis', '-v', '--dry-run']),
+      sb.cli(['pause', 'rediscluster/orders', '-n', 'redis', '-v', '--reason', 'secrets', '--dry-run']),
+    ]);
+    sampling = false;
+    await sampler;
+    for (const r of runs) {
+      for (const p of passwords) {
+        assert.ok(!r.stdout.includes(p) && !r.stderr.includes(p), 'a password was printed');
+      }
+    }
+    assert.ok(seen.length > 0);
+    for (const line of seen) for (const p of passwords) assert.ok(!line.includes(p), `a password on a command line: ${line.slice(0, 80)}`);
+    writeFileSync('/dev/null', '');
+  });
+});
