@@ -38,7 +38,7 @@ Heal of a target whose operator is running and not paused warns that the operato
   static override flags = {
     prefer: Flags.string({ summary: 'The pod whose data wins when two masters diverged.' }),
     only: Flags.string({ summary: `Fix only these finding kinds (comma-separated): ${FINDING_KINDS.join(', ')}.` }),
-    'max-rounds': Flags.integer({ summary: 'How many observe-plan-apply rounds at most.', default: 5, min: 1, max: 20 }),
+    'max-rounds': Flags.integer({ summary: 'How many observe-plan-apply rounds at most.', default: 8, min: 1, max: 20 }),
     'step-timeout': Flags.string({ summary: 'How long one step may take to show its effect.', default: '60s' }),
   };
 

@@ -279,6 +279,13 @@ export interface RefusalCandidate {
   dbsize?: number;
 }
 
+/** A finding heal leaves alone, and why (it clears by itself, needs a human, or lies outside Redis). */
+export interface Unfixed {
+  kind: FindingKind;
+  pods: string[];
+  reason: string;
+}
+
 export type PlanResult =
-  | { outcome: 'actions'; actions: Action[] }
+  | { outcome: 'actions'; actions: Action[]; unfixed?: Unfixed[] }
   | { outcome: 'refused'; message: string; candidates: RefusalCandidate[] };
