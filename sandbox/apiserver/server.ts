@@ -235,6 +235,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (method === 'POST') return send(res, 200, { ok: true, ...(await faults.inject(parseJson(await readBody(req)))) });
       throw apiError(405, 'method not allowed');
     }
+    // A real API server decodes protobuf bodies; this one speaks JSON only and answers 415, on which client-go
+    // (1.32+, which sends typed creates as protobuf) retries in JSON, as it does with a server lacking an encoding.
+    if (/application\/vnd\.kubernetes\.protobuf/.test(req.headers['content-type'] ?? '')) {
+      throw apiError(415, `the body of type ${req.headers['content-type']} is unsupported, use application/json`, undefined, 'UnsupportedMediaType');
+    }
     const latency = faults.latency();
     if (latency > 0) await sleep(latency);
     const r = route(url);
@@ -562,17 +567,24 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
   }
 
+  // While "unreachable", every request's connection is dropped, except the fault endpoint's (so `fault clear` can
+  // end the partition early).
+  const unreachable = (req: IncomingMessage): boolean => unreachableUntil > Date.now() && !(req.url ?? '').startsWith('/sandbox/v1/faults');
   const server: Server = createServer({ key: opts.tls.key, cert: opts.tls.cert }, (req, res) => {
+    if (unreachable(req)) {
+      req.socket.destroy();
+      return;
+    }
     handle(req, res).catch((e: unknown) => sendError(res, e));
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (unreachable(req)) {
+      socket.destroy();
+      return;
+    }
     void upgrade(req, socket, head);
   });
   server.on('connection', (s: Socket) => {
-    if (unreachableUntil > Date.now()) {
-      s.destroy();
-      return;
-    }
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });

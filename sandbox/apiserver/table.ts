@@ -76,7 +76,8 @@ function podRow(o: KObject): unknown[] {
 
 function nodeRow(o: KObject): unknown[] {
   const ready = arr(g(o, 'status.conditions')).find((c) => c.type === 'Ready');
-  const statuses = [ready?.status === 'True' ? 'Ready' : ready?.status === 'False' ? 'NotReady' : 'Unknown'];
+  // as kubectl's printer: Ready when True, NotReady for False AND Unknown, Unknown only without the condition
+  const statuses = [!ready ? 'Unknown' : ready.status === 'True' ? 'Ready' : 'NotReady'];
   if (g(o, 'spec.unschedulable') === true) statuses.push('SchedulingDisabled');
   const roles = Object.keys(o.metadata.labels ?? {})
     .filter((l) => l.startsWith('node-role.kubernetes.io/'))

@@ -1,6 +1,7 @@
 // What every mini operator shares: talking to Redis in pods, writing owned objects (creating what is missing and
 // resetting the fields the real operator owns), reading Secrets, role labels, whether the operator's own
 // Deployment runs (scaling it to 0 stops the operator, as in life), and the redis-cli style cluster bootstrap.
+import { execFile } from 'node:child_process';
 import { Redis } from 'ioredis';
 import type { ClusterContext } from '../core/context.js';
 import type { KObject } from '../core/store.js';
@@ -240,6 +241,12 @@ export async function myId(ep: Endpoint): Promise<string> {
   return (await redisText(ep, ['CLUSTER', 'MYID'])).trim();
 }
 
+/** A master serving no slot (a fresh node, or one added but not rebalanced yet). */
+export async function isEmptyMaster(ep: Endpoint): Promise<boolean> {
+  const me = (await clusterNodes(ep)).find((n) => n.flags.includes('myself'));
+  return !!me && me.flags.includes('master') && me.slots.length === 0;
+}
+
 /** True when a node has never joined anything: it knows only itself and serves no slot. */
 export async function isFresh(ep: Endpoint): Promise<boolean> {
   const nodes = await clusterNodes(ep);
@@ -290,6 +297,78 @@ export async function attachReplica(node: Endpoint, masterId: string, timeoutMs 
     await redisCall(node, ['CLUSTER', 'REPLICATE', masterId]);
     return true;
   }, 300);
+}
+
+/**
+ * Scale a formed cluster out, as OT's AddRedisNodeToCluster + RebalanceRedisClusterEmptyMasters do: MEET each new
+ * (fresh) master into the cluster, then `redis-cli --cluster rebalance --cluster-use-empty-masters` moves slots (and
+ * their keys) to them. redis-cli gets the password through REDISCLI_AUTH, never on its command line.
+ */
+export async function addMasters(existing: Endpoint, fresh: Endpoint[], log: (m: string) => void = () => undefined, timeoutMs = 90_000): Promise<void> {
+  if (fresh.length > 0) {
+    const isNew = (addr: string) => fresh.some((f) => addr === `${f.ip}:${f.port}`);
+    const count = (await clusterNodes(existing)).filter((n) => !isNew(n.addr)).length + fresh.length;
+    for (const f of fresh) await redisCall(f, ['CLUSTER', 'MEET', existing.ip, existing.port]);
+    // every node must know the new ones first, or SETSLOT MIGRATING <new id> fails on the source ("I don't know about node")
+    await until('the new masters to be known by every node', timeoutMs, async () => {
+      for (const n of await members(existing)) {
+        const v = await clusterNodes(n);
+        if (v.length < count || v.some((x) => x.flags.includes('handshake') || x.flags.includes('noaddr'))) return false;
+      }
+      return true;
+    }, 300);
+  }
+  const at = `${existing.ip}:${existing.port}`;
+  for (let attempt = 1; ; attempt++) {
+    // a node that just joined answers CLUSTERDOWN (to MIGRATE's RESTORE-ASKING too) until it has seen the slots
+    // served: moving slots to it before then fails and leaves the slot open
+    await until('cluster_state:ok on every member', timeoutMs, async () => {
+      for (const m of await members(existing)) if (!(await redisText(m, ['CLUSTER', 'INFO'])).includes('cluster_state:ok')) return false;
+      return true;
+    }, 300);
+    try {
+      // an interrupted migration leaves a slot open: close it as `--cluster fix` does before rebalancing
+      if (attempt > 1 || (await hasOpenSlots(existing))) await redisCliCluster(existing, ['fix', at]);
+      await redisCliCluster(existing, ['rebalance', at, '--cluster-use-empty-masters']);
+      return;
+    } catch (e) {
+      log(`rebalance (attempt ${attempt}): ${e instanceof Error ? e.message : String(e)}`);
+      if (attempt >= 3) throw e;
+      await sleep(1000);
+    }
+  }
+}
+
+/** The reachable members of the cluster a node is in (itself included), as endpoints with its password. */
+export async function members(ep: Endpoint): Promise<Endpoint[]> {
+  return (await clusterNodes(ep))
+    .filter((n) => !n.flags.includes('fail') && !n.flags.includes('noaddr') && n.addr.includes(':'))
+    .map((n) => {
+      const [ip, port] = n.addr.split(':');
+      return { ip, port: Number(port), password: ep.password };
+    });
+}
+
+/** Slots left open (MIGRATING/IMPORTING) by an interrupted resharding, as CLUSTER NODES shows them on any member. */
+export async function hasOpenSlots(ep: Endpoint): Promise<boolean> {
+  for (const m of await members(ep)) {
+    const view = await clusterNodes(m).catch(() => []); // a member at a stale address: not ours to judge here
+    if (view.some((n) => n.flags.includes('myself') && n.slots.some((s) => s.startsWith('[')))) return true;
+  }
+  return false;
+}
+
+/** `redis-cli --cluster <args>` (what operators exec in a pod); rejects with its output when it fails. */
+export function redisCliCluster(ep: Endpoint, args: string[], timeoutMs = 120_000): Promise<string> {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  if (ep.password) env.REDISCLI_AUTH = ep.password;
+  return new Promise((resolve, reject) => {
+    execFile('redis-cli', ['--cluster', ...args], { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      const out = `${stdout}${stderr}`;
+      if (err || /\[ERR\]/.test(out)) reject(new Error(`redis-cli --cluster ${args[0]} failed: ${out.replace(/\x1b\[[0-9;]*m/g, '').replace(/#+/g, '#').trim().split('\n').slice(-4).join(' | ') || String(err)}`));
+      else resolve(out);
+    });
+  });
 }
 
 /** The Redis role of a pod's server ("master" | "slave"), or undefined when it does not answer. */

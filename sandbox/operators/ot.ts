@@ -3,15 +3,16 @@
 // version, read from its Deployment's image tag: v0.15-v0.19.0 pause on the key's presence ("false" pauses too),
 // later versions only on "true". What it does on reconcile, as the real one: create what is missing and reset
 // replicas/image drift of its StatefulSets, create the follower StatefulSet once the leaders are ready, bootstrap
-// the cluster (redis-cli --cluster create, then add-node --cluster-slave), make followers of a replication group
-// replicate its master, and keep the redis-role labels current. It does NOT repair stale node addresses: a
+// the cluster (redis-cli --cluster create, then add-node --cluster-slave), scale it out (add-node, then rebalance
+// --cluster-use-empty-masters), make followers of a replication group replicate its master, and keep the
+// redis-role labels current. It does NOT repair stale node addresses: a
 // cluster whose pods all restarted with new IPs stays broken until someone heals it (OT#145/#1233/#1782).
 import type { ClusterContext } from '../core/context.js';
 import type { KObject } from '../core/store.js';
 import { isPodReady, obj, recordEvent, startLoop, type Loop, type Obj } from '../controllers/util.js';
 import {
-  allReady, crd, ensureObject, formCluster, imageTag, isFresh, myId, attachReplica, operatorRunning, podIP, podsOf,
-  redisCall, roleOf, secretValue, setPodLabel, setStatus, versionAtLeast, type Endpoint,
+  addMasters, allReady, attachReplica, crd, ensureObject, formCluster, hasOpenSlots, imageTag, isEmptyMaster, isFresh, myId, operatorRunning,
+  podIP, podsOf, redisCall, roleOf, secretValue, setPodLabel, setStatus, versionAtLeast, type Endpoint,
 } from './kit.js';
 
 export const OT_GROUP = 'redis.redis.opstreelabs.in';
@@ -24,12 +25,18 @@ export const OT_PAUSE = {
   sentinel: 'redissentinel.opstreelabs.in/skip-reconcile',
 };
 
-export function otCrds(): KObject[] {
+/** The API versions an operator version's CRDs serve: v1beta1 only until v0.19.x, then v1beta1 and v1beta2 (storage). */
+export function otApiVersions(operatorImage: string | undefined): string[] {
+  return versionAtLeast(imageTag(operatorImage), '0.20.0') ? ['v1beta1', 'v1beta2'] : ['v1beta1'];
+}
+
+export function otCrds(operatorImage?: string): KObject[] {
+  const versions = otApiVersions(operatorImage);
   return [
-    crd(OT_GROUP, ['v1beta1', 'v1beta2'], 'RedisCluster', 'redisclusters', [], { status: true }),
-    crd(OT_GROUP, ['v1beta1', 'v1beta2'], 'RedisReplication', 'redisreplications', [], { status: true }),
-    crd(OT_GROUP, ['v1beta1', 'v1beta2'], 'RedisSentinel', 'redissentinels', [], { status: true }),
-    crd(OT_GROUP, ['v1beta1', 'v1beta2'], 'Redis', 'redis', [], { status: true }),
+    crd(OT_GROUP, versions, 'RedisCluster', 'redisclusters', [], { status: true }),
+    crd(OT_GROUP, versions, 'RedisReplication', 'redisreplications', [], { status: true }),
+    crd(OT_GROUP, versions, 'RedisSentinel', 'redissentinels', [], { status: true }),
+    crd(OT_GROUP, versions, 'Redis', 'redis', [], { status: true }),
   ];
 }
 
@@ -182,10 +189,22 @@ async function reconcileCluster(ctx: ClusterContext, cr: KObject): Promise<void>
     recordEvent(ctx, cr, 'Normal', 'Bootstrap', `Creating redis cluster with ${size} leaders`, 'redis-operator');
     await formCluster(L.map(ep), F.map((p, i) => ({ node: ep(p), master: i })));
   } else {
-    // add-node --cluster-slave for followers that never joined (a scale-up, a replaced PVC)
+    // a scale-up: leaders that serve no slot are added and given slots (AddRedisNodeToCluster, then
+    // RebalanceRedisClusterEmptyMasters), then followers that never joined are added as replicas of their leader
+    // (add-node --cluster-slave)
+    const empty = await Promise.all(L.map((p) => isEmptyMaster(ep(p)).catch(() => false)));
+    const serving = L.find((_, i) => !empty[i]);
+    const log = (m: string) => ctx.log(`ot-operator: cluster ${ns}/${n}: ${m}`);
+    if (serving && empty.some(Boolean)) {
+      recordEvent(ctx, cr, 'Normal', 'ScaleUp', `Adding ${empty.filter(Boolean).length} leader(s) to the cluster`, 'redis-operator');
+      await addMasters(ep(serving), L.filter((_, i) => empty[i]).map(ep), log);
+    } else if (serving && (await hasOpenSlots(ep(serving)))) {
+      // a rebalance interrupted by an earlier pass: finish it
+      await addMasters(ep(serving), [], log);
+    }
     for (const [i, f] of F.entries()) {
-      if (!(await isFresh(ep(f)).catch(() => false)) || fresh[i]) continue;
-      await redisCall(ep(f), ['CLUSTER', 'MEET', ep(L[0]).ip, 6379]);
+      if (!(await isFresh(ep(f)).catch(() => false)) || !serving) continue;
+      await redisCall(ep(f), ['CLUSTER', 'MEET', ep(serving).ip, 6379]);
       await attachReplica(ep(f), await myId(ep(L[i])));
     }
   }

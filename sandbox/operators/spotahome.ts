@@ -4,7 +4,8 @@
 // Services rfs-<n>, rfrm-<n>, rfrs-<n>, PDBs. CheckAndHeal every 30 s: no master -> the oldest pod becomes master;
 // one master -> every other pod replicates it; several masters -> "More than one master, fix manually" and nothing
 // else (spotahome#600); sentinels monitor the master; role labels redisfailovers-role. Upstream has no pause; the
-// fork >= v3.3.2 skips all of it on `redis-failover.freshworks.com/skip-reconcile: "true"`.
+// fork >= v3.3.2 skips all of it on `redis-failover.freshworks.com/skip-reconcile: "true"`, and >= v3.3.3 sees only
+// RedisFailovers labelled redis-failover.freshworks.com/operator-group=<its OPERATOR_GROUP_ID>.
 import type { ClusterContext } from '../core/context.js';
 import type { KObject } from '../core/store.js';
 import { isPodReady, recordEvent, startLoop, type Loop } from '../controllers/util.js';
@@ -15,6 +16,7 @@ export const RF_KEY = `redisfailovers.${RF_GROUP}`;
 export const SPOTAHOME_NAMESPACE = 'spotahome';
 export const SPOTAHOME_DEPLOYMENT = 'redis-operator';
 export const FRESHWORKS_PAUSE = 'redis-failover.freshworks.com/skip-reconcile';
+export const FRESHWORKS_GROUP_LABEL = 'redis-failover.freshworks.com/operator-group';
 const MASTER_NAME = 'mymaster';
 
 export function rfCrd(): KObject {
@@ -27,10 +29,26 @@ interface RfSpec {
   auth?: { secretPath?: string };
 }
 
-/** Only the fork >= v3.3.2 knows the annotation; upstream ignores it. */
+const isFork = (image: string | undefined): boolean => /freshworks/i.test(image ?? '');
+
+/** Only the fork >= v3.3.2 knows the annotation (exactly "true"); upstream ignores it. */
 export function rfPaused(cr: KObject, operatorImage: string | undefined): boolean {
-  const fork = /freshworks/i.test(operatorImage ?? '');
-  return fork && versionAtLeast(imageTag(operatorImage), '3.3.2') && cr.metadata.annotations?.[FRESHWORKS_PAUSE] === 'true';
+  return isFork(operatorImage) && versionAtLeast(imageTag(operatorImage), '3.3.2') && cr.metadata.annotations?.[FRESHWORKS_PAUSE] === 'true';
+}
+
+/**
+ * Whether the operator sees this RedisFailover at all: the fork >= v3.3.3 watches through the label selector
+ * redis-failover.freshworks.com/operator-group=<OPERATOR_GROUP_ID> (its Deployment's env); upstream sees every one.
+ */
+export function rfWatched(cr: KObject, operatorImage: string | undefined, groupId: string | undefined): boolean {
+  if (!isFork(operatorImage) || !versionAtLeast(imageTag(operatorImage), '3.3.3')) return true;
+  return !!groupId && cr.metadata.labels?.[FRESHWORKS_GROUP_LABEL] === groupId;
+}
+
+function operatorEnv(ctx: ClusterContext, name: string): string | undefined {
+  const d = ctx.store.get('deployments.apps', SPOTAHOME_NAMESPACE, SPOTAHOME_DEPLOYMENT);
+  const cs = (d?.spec as { template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } } } | undefined)?.template?.spec?.containers ?? [];
+  return cs[0]?.env?.find((e) => e.name === name)?.value;
 }
 
 function labels(n: string, component: 'redis' | 'sentinel'): Record<string, string> {
@@ -167,8 +185,9 @@ export function startSpotahomeOperator(ctx: ClusterContext): Loop {
   const pass = async (): Promise<void> => {
     const op = operatorRunning(ctx, SPOTAHOME_NAMESPACE, SPOTAHOME_DEPLOYMENT);
     if (!op.running) return;
+    const group = operatorEnv(ctx, 'OPERATOR_GROUP_ID');
     for (const cr of ctx.store.list(RF_KEY).items) {
-      if (cr.metadata.deletionTimestamp || rfPaused(cr, op.image)) continue;
+      if (cr.metadata.deletionTimestamp || !rfWatched(cr, op.image, group) || rfPaused(cr, op.image)) continue;
       const spec = (cr.spec ?? {}) as RfSpec;
       const pass = secretValue(ctx, cr.metadata.namespace ?? 'default', spec.auth?.secretPath, 'password');
       try {

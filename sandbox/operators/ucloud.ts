@@ -1,12 +1,13 @@
 // ucloud redis-cluster-operator (redis.kun/v1alpha1 DistributedRedisCluster): one StatefulSet drc-<n>-<i> per
 // shard (clusterReplicas+1 pods), a headless Service <svc>-<i> each and a client Service <svc>, PDBs drc-<n>-<i>
 // (maxUnavailable 1), a ConfigMap with redis.conf and fix-ip.sh (which rewrites the node's own IP in nodes.conf on
-// start). It bootstraps pod 0 of each StatefulSet as the shard's master and the rest as its replicas, resets
+// start). It bootstraps pod 0 of each StatefulSet as the shard's master and the rest as its replicas, adds new
+// pods on a scale-up (new shards as masters with rebalanced slots, new replicas to their shard's master), resets
 // replicas drift, and reports status.nodes. It has no pause: only scaling the operator to 0 stops it.
 import type { ClusterContext } from '../core/context.js';
 import type { KObject } from '../core/store.js';
 import { startLoop, type Loop, type Obj } from '../controllers/util.js';
-import { allReady, clusterNodes, crd, ensureObject, formCluster, isFresh, operatorRunning, podIP, podsOf, secretValue, setStatus, type Endpoint } from './kit.js';
+import { addMasters, allReady, attachReplica, clusterNodes, crd, ensureObject, formCluster, isFresh, operatorRunning, podIP, podsOf, redisCall, secretValue, setStatus, type Endpoint } from './kit.js';
 
 export const DRC_GROUP = 'redis.kun';
 export const DRC_KEY = `distributedredisclusters.${DRC_GROUP}`;
@@ -108,9 +109,28 @@ async function reconcile(ctx: ClusterContext, cr: KObject): Promise<void> {
   const ep = (p: KObject): Endpoint => ({ ip: podIP(p) ?? '', port: 6379, password: pass });
   const shardPods = Array.from({ length: shards }, (_, i) => pods.filter((p) => p.metadata.labels?.statefulSet === `drc-${n}-${i}`).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)));
   const masters = shardPods.map((s) => s[0]);
-  if ((await Promise.all(pods.map((p) => isFresh(ep(p)).catch(() => false)))).every(Boolean)) {
+  const fresh = new Map(await Promise.all(pods.map(async (p) => [p.metadata.name, await isFresh(ep(p)).catch(() => false)] as const)));
+  if (pods.every((p) => fresh.get(p.metadata.name))) {
     setStatus(ctx, DRC_KEY, cr, { status: 'Creating', reason: 'bootstrapping' });
     await formCluster(masters.map(ep), shardPods.flatMap((s, i) => s.slice(1).map((p) => ({ node: ep(p), master: i }))));
+  } else if (pods.some((p) => fresh.get(p.metadata.name))) {
+    // a scale-up (masterSize or clusterReplicas): new shards' pod 0 join as masters and get slots, the other new pods
+    // join as replicas of their shard's master
+    setStatus(ctx, DRC_KEY, cr, { status: 'Scaling', reason: 'adding nodes' });
+    const joined = pods.find((p) => !fresh.get(p.metadata.name));
+    if (!joined) return;
+    const newMasters = shardPods.filter((s) => s.every((p) => fresh.get(p.metadata.name))).map((s) => s[0]);
+    await addMasters(ep(joined), newMasters.map(ep), (m) => ctx.log(`ucloud-operator: ${ns}/${n}: ${m}`));
+    const view = await clusterNodes(ep(joined));
+    for (const s of shardPods) {
+      const masterOf = view.find((v) => v.flags.includes('master') && s.some((p) => v.addr === `${podIP(p)}:6379`) && v.slots.length > 0);
+      if (!masterOf) continue;
+      for (const p of s) {
+        if (!fresh.get(p.metadata.name) || newMasters.includes(p)) continue;
+        await redisCall(ep(p), ['CLUSTER', 'MEET', podIP(joined) ?? '', 6379]);
+        await attachReplica(ep(p), masterOf.id);
+      }
+    }
   }
   const view = await clusterNodes(ep(masters[0]));
   const byIp = new Map(pods.map((p) => [podIP(p), p.metadata.name]));

@@ -7,8 +7,8 @@ import { Cluster, Redis } from 'ioredis';
 import type { ClusterContext } from '../core/context.js';
 import type { KObject } from '../core/store.js';
 import { CRD_KEY, ensureObject, installCrd, podIP, podsOf, redisCall, redisText, secretValue, until, type Endpoint } from '../operators/kit.js';
-import { OT_DEPLOYMENT, OT_GROUP, OT_NAMESPACE, otCrds } from '../operators/ot.js';
-import { RF_KEY, rfCrd, SPOTAHOME_DEPLOYMENT, SPOTAHOME_NAMESPACE } from '../operators/spotahome.js';
+import { OT_DEPLOYMENT, OT_GROUP, OT_NAMESPACE, otApiVersions, otCrds } from '../operators/ot.js';
+import { FRESHWORKS_GROUP_LABEL, RF_KEY, rfCrd, SPOTAHOME_DEPLOYMENT, SPOTAHOME_NAMESPACE } from '../operators/spotahome.js';
 import { DRC_KEY, drcCrd, UCLOUD_DEPLOYMENT, UCLOUD_NAMESPACE } from '../operators/ucloud.js';
 import { applyObjects, bootstrapBitnamiCluster, bitnamiClusterObjects } from './bitnami.js';
 
@@ -17,11 +17,12 @@ export const OT_OLD_IMAGE = 'quay.io/opstree/redis-operator:v0.18.0';
 export const SPOTAHOME_IMAGE = 'quay.io/spotahome/redis-operator:v1.3.0-rc1';
 export const FRESHWORKS_IMAGE = 'ghcr.io/freshworks-oss/redis-operator:v3.3.5';
 export const UCLOUD_IMAGE = 'fishu/redis-cluster-operator:latest';
+export const FRESHWORKS_GROUP = 'sandbox';
 
 type Workload =
   | { kind: 'ot-cluster'; name: string; size?: number }
   | { kind: 'ot-replication'; name: string; sentinel?: string }
-  | { kind: 'rf'; name: string }
+  | { kind: 'rf'; name: string; group?: string }
   | { kind: 'drc'; name: string }
   | { kind: 'bitnami-cluster'; name: string };
 
@@ -41,7 +42,7 @@ const PRESETS: Record<string, Preset> = {
   'ot-old': { namespace: 'redis', operators: { ot: OT_OLD_IMAGE }, workloads: [{ kind: 'ot-cluster', name: 'orders' }] },
   'ot-replication': { namespace: 'redis', operators: { ot: OT_IMAGE }, workloads: [{ kind: 'ot-replication', name: 'queue', sentinel: 'queue-sentinel' }] },
   spotahome: { namespace: 'redis', operators: { spotahome: SPOTAHOME_IMAGE }, workloads: [{ kind: 'rf', name: 'sessions' }] },
-  freshworks: { namespace: 'redis', operators: { spotahome: FRESHWORKS_IMAGE }, workloads: [{ kind: 'rf', name: 'sessions' }] },
+  freshworks: { namespace: 'redis', operators: { spotahome: FRESHWORKS_IMAGE }, workloads: [{ kind: 'rf', name: 'sessions', group: FRESHWORKS_GROUP }] },
   ucloud: { namespace: 'redis', operators: { ucloud: UCLOUD_IMAGE }, workloads: [{ kind: 'drc', name: 'ledger' }] },
   'bitnami-cluster': { namespace: 'redis', operators: {}, workloads: [{ kind: 'bitnami-cluster', name: 'cache' }] },
 };
@@ -56,23 +57,26 @@ function secret(ns: string, name: string, key: string, value: string): KObject {
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, type: 'Opaque', data: { [key]: Buffer.from(value).toString('base64') } };
 }
 
-function operatorDeployment(ns: string, name: string, image: string): KObject {
+function operatorDeployment(ns: string, name: string, image: string, env: Record<string, string> = {}): KObject {
   const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/component': 'operator' };
+  const container = { name: 'manager', image, args: ['--leader-elect'], ...(Object.keys(env).length > 0 ? { env: Object.entries(env).map(([n, value]) => ({ name: n, value })) } : {}) };
   return {
     apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns, labels },
-    spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'manager', image, args: ['--leader-elect'] }] } } },
+    spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [container] } } },
   };
 }
 
 /** The operators (namespace, Deployment, CRDs) a preset needs; installed in every cluster. */
 function installOperators(ctx: ClusterContext, ops: Preset['operators']): void {
   if (ops.ot) {
-    for (const c of otCrds()) installCrd(ctx, c);
+    for (const c of otCrds(ops.ot)) installCrd(ctx, c);
     applyObjects(ctx, [namespace(OT_NAMESPACE), operatorDeployment(OT_NAMESPACE, OT_DEPLOYMENT, ops.ot)]);
   }
   if (ops.spotahome) {
     installCrd(ctx, rfCrd());
-    applyObjects(ctx, [namespace(SPOTAHOME_NAMESPACE), operatorDeployment(SPOTAHOME_NAMESPACE, SPOTAHOME_DEPLOYMENT, ops.spotahome)]);
+    // the fork (>= v3.3.3) reconciles only RedisFailovers labelled with its OPERATOR_GROUP_ID
+    const env = /freshworks/.test(ops.spotahome) ? { OPERATOR_GROUP_ID: FRESHWORKS_GROUP } : undefined;
+    applyObjects(ctx, [namespace(SPOTAHOME_NAMESPACE), operatorDeployment(SPOTAHOME_NAMESPACE, SPOTAHOME_DEPLOYMENT, ops.spotahome, env)]);
   }
   if (ops.ucloud) {
     installCrd(ctx, drcCrd());
@@ -88,13 +92,18 @@ function createCr(ctx: ClusterContext, key: string, cr: KObject): void {
 
 const PDB = { enabled: true, maxUnavailable: 1 };
 
-function createWorkload(ctx: ClusterContext, ns: string, w: Workload): void {
+/** OT served v1beta1 until v0.19.x, v1beta2 after (operators.md): a preset's CRs use its operator's newest. */
+function otApiVersion(image: string | undefined): string {
+  return `${OT_GROUP}/${otApiVersions(image).at(-1) ?? 'v1beta2'}`;
+}
+
+function createWorkload(ctx: ClusterContext, ns: string, w: Workload, otApi: string): void {
   const pw = `${w.name}-${Math.random().toString(36).slice(2, 10)}`;
   switch (w.kind) {
     case 'ot-cluster':
       applyObjects(ctx, [secret(ns, `${w.name}-redis`, 'password', pw)]);
       createCr(ctx, `redisclusters.${OT_GROUP}`, {
-        apiVersion: `${OT_GROUP}/v1beta2`, kind: 'RedisCluster', metadata: { name: w.name, namespace: ns },
+        apiVersion: otApi, kind: 'RedisCluster', metadata: { name: w.name, namespace: ns },
         spec: {
           clusterSize: w.size ?? 3, clusterVersion: 'v7', persistenceEnabled: true,
           kubernetesConfig: { image: 'quay.io/opstree/redis:v7.0.12', imagePullPolicy: 'IfNotPresent', redisSecret: { name: `${w.name}-redis`, key: 'password' } },
@@ -106,12 +115,12 @@ function createWorkload(ctx: ClusterContext, ns: string, w: Workload): void {
     case 'ot-replication':
       applyObjects(ctx, [secret(ns, `${w.name}-redis`, 'password', pw)]);
       createCr(ctx, `redisreplications.${OT_GROUP}`, {
-        apiVersion: `${OT_GROUP}/v1beta2`, kind: 'RedisReplication', metadata: { name: w.name, namespace: ns },
+        apiVersion: otApi, kind: 'RedisReplication', metadata: { name: w.name, namespace: ns },
         spec: { clusterSize: 3, kubernetesConfig: { image: 'quay.io/opstree/redis:v7.0.12', redisSecret: { name: `${w.name}-redis`, key: 'password' } }, pdb: PDB },
       });
       if (w.sentinel) {
         createCr(ctx, `redissentinels.${OT_GROUP}`, {
-          apiVersion: `${OT_GROUP}/v1beta2`, kind: 'RedisSentinel', metadata: { name: w.sentinel, namespace: ns },
+          apiVersion: otApi, kind: 'RedisSentinel', metadata: { name: w.sentinel, namespace: ns },
           spec: {
             clusterSize: 3, kubernetesConfig: { image: 'quay.io/opstree/redis-sentinel:v7.0.12', redisSecret: { name: `${w.name}-redis`, key: 'password' } },
             redisSentinelConfig: { redisReplicationName: w.name, masterGroupName: 'myMaster', quorum: '2' }, pdb: PDB,
@@ -122,7 +131,8 @@ function createWorkload(ctx: ClusterContext, ns: string, w: Workload): void {
     case 'rf':
       applyObjects(ctx, [secret(ns, `${w.name}-auth`, 'password', pw)]);
       createCr(ctx, RF_KEY, {
-        apiVersion: 'databases.spotahome.com/v1', kind: 'RedisFailover', metadata: { name: w.name, namespace: ns },
+        apiVersion: 'databases.spotahome.com/v1', kind: 'RedisFailover',
+        metadata: { name: w.name, namespace: ns, ...(w.group ? { labels: { [FRESHWORKS_GROUP_LABEL]: w.group } } : {}) },
         spec: { sentinel: { replicas: 3 }, redis: { replicas: 3 }, auth: { secretPath: `${w.name}-auth` } },
       });
       return;
@@ -223,7 +233,7 @@ export async function applyPreset(name: string, clusters: ClusterContext[]): Pro
   const [first] = clusters;
   for (const ctx of clusters) installOperators(ctx, preset.operators);
   applyObjects(first, [namespace(preset.namespace)]);
-  for (const w of preset.workloads) createWorkload(first, preset.namespace, w);
+  for (const w of preset.workloads) createWorkload(first, preset.namespace, w, otApiVersion(preset.operators.ot));
   const timeoutMs = Number(process.env.SANDBOX_PRESET_TIMEOUT_MS ?? 180_000);
   await Promise.all(preset.workloads.map(async (w) => {
     const s = shapeOf(preset.namespace, w);

@@ -63,8 +63,6 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
       resolvePromise({ code: code ?? (signal ? 124 : 1), stdout, stderr });
     });
     child.stdin.on('error', () => undefined); // the child may exit before reading its input
-    // a child that exits before reading its stdin (EPIPE) is not an error of the caller
-    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -1,0 +1,202 @@
+// `npm run demo`: the README's first command. Brings up the sandbox's demo preset in a temporary directory (an OT
+// RedisCluster, a spotahome RedisFailover and a Bitnami redis-cluster in namespace redis, real redis-server
+// processes behind a simulated API server), then walks through the plugin as a list of narrated steps, and tears
+// everything down at the end, on failure, and on Ctrl-C / SIGTERM, leaving no process behind.
+//
+//   npm run demo              run the tour, then tear down
+//   npm run demo -- --keep    leave the sandbox up and print the KUBECONFIG line to use it
+//
+// To extend the tour, append a Step to STEPS: a title, a sentence saying what it shows, and what it runs.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+interface Demo {
+  dir: string;
+  kubeconfig: string;
+  env: NodeJS.ProcessEnv;
+  /** Run a command with the sandbox's KUBECONFIG, echoing it and (unless quiet) its output as it comes. */
+  run(cmd: string, args: string[], opts?: { quiet?: boolean; timeoutMs?: number }): Promise<Result>;
+  /** `kubectl redis ARGS`, through bin/run.js (the built bundle, or the sources through tsx). */
+  plugin(args: string[], opts?: { quiet?: boolean; timeoutMs?: number }): Promise<Result>;
+  kubectl(args: string[], opts?: { quiet?: boolean; timeoutMs?: number }): Promise<Result>;
+  /** `npm run sandbox -- ARGS` against this sandbox's directory. */
+  sandbox(args: string[], opts?: { quiet?: boolean; timeoutMs?: number }): Promise<Result>;
+}
+
+interface Step {
+  title: string;
+  /** What the step shows, printed before it runs. */
+  explain: string;
+  run(d: Demo): Promise<void>;
+}
+
+const must = (r: Result, what: string): Result => {
+  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code})${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-5).join('\n')}` : ''}`);
+  return r;
+};
+
+const STEPS: Step[] = [
+  {
+    title: 'Bring up the sandbox',
+    explain: 'One simulated Kubernetes cluster (3 nodes) with the demo preset: OT RedisCluster orders, spotahome RedisFailover sessions and the Bitnami redis-cluster cache, in namespace redis, each running real redis-server processes.',
+    async run(d) {
+      must(await d.sandbox(['up', '--preset', 'demo', '--detach'], { quiet: true, timeoutMs: 600_000 }), 'sandbox up');
+      console.log(`\n    export KUBECONFIG=${d.kubeconfig}`);
+    },
+  },
+  {
+    title: 'What runs there',
+    explain: 'The plain kubectl view: the operators\' custom resources and the pods they made.',
+    async run(d) {
+      must(await d.kubectl(['get', 'redisclusters,redisfailovers,statefulsets', '-n', 'redis']), 'kubectl get');
+    },
+  },
+  {
+    title: 'kubectl redis status',
+    explain: 'Every Redis target in the namespace, whichever operator or chart runs it, and its health as Redis itself reports it.',
+    async run(d) {
+      must(await d.plugin(['status', '-n', 'redis'], { timeoutMs: 120_000 }), 'kubectl redis status');
+    },
+  },
+];
+
+const children = new Set<ChildProcess>();
+
+function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv, opts: { quiet?: boolean; timeoutMs?: number } = {}): Promise<Result> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      if (!opts.quiet) process.stdout.write(c);
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      if (!opts.quiet) process.stderr.write(c);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      children.delete(child);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolvePromise({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+  });
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ args: process.argv.slice(2), options: { keep: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } }, strict: true });
+  if (values.help) {
+    console.log('usage: npm run demo [-- --keep]\n  --keep  leave the sandbox up at the end and print the KUBECONFIG line');
+    return 0;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'kubectl-redis-demo-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: kubeconfig };
+  const tsx = ['--import', 'tsx'];
+  const echo = (cmd: string, args: string[]) => console.log(`\n    $ ${[cmd, ...args].join(' ')}`);
+  const d: Demo = {
+    dir,
+    kubeconfig,
+    env,
+    run: (cmd, args, opts) => {
+      echo(cmd, args);
+      return runCommand(cmd, args, env, opts);
+    },
+    plugin: (args, opts) => {
+      echo('kubectl redis', args);
+      return runCommand(process.execPath, [join(ROOT, 'bin/run.js'), ...args], env, opts);
+    },
+    kubectl: (args, opts) => d.run('kubectl', args, opts),
+    sandbox: (args, opts) => {
+      echo('npm run sandbox --', [...args, '--dir', dir]);
+      return runCommand(process.execPath, [...tsx, join(ROOT, 'sandbox/cli.ts'), ...args, '--dir', dir], env, opts);
+    },
+  };
+
+  let tornDown: Promise<void> | undefined;
+  const teardown = (): Promise<void> => (tornDown ??= tearDown());
+  const tearDown = async (): Promise<void> => {
+    for (const c of children) if (c.pid) c.kill('SIGTERM');
+    console.log('\n==> Tearing the sandbox down');
+    const r = await runCommand(process.execPath, [...tsx, join(ROOT, 'sandbox/cli.ts'), 'down', '--dir', dir], env, { quiet: true, timeoutMs: 60_000 });
+    if (r.code !== 0) console.error(`sandbox down failed (exit ${r.code}): ${r.stderr.trim()}`);
+    else {
+      try {
+        rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+      } catch (e) {
+        console.error(`could not remove ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  };
+  let interrupted: string | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupted) return;
+    interrupted = signal;
+    console.error(`\n${signal}: stopping the demo`);
+    void teardown().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  // the step that was running when a signal came may end (and main return) before the teardown it started is done
+  const exitCode = async (code: number): Promise<number> => {
+    if (interrupted) {
+      await teardown();
+      return interrupted === 'SIGINT' ? 130 : 143;
+    }
+    return code;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+
+  const started = Date.now();
+  let ok = false;
+  try {
+    for (const [i, step] of STEPS.entries()) {
+      if (interrupted) return await exitCode(1);
+      const t = Date.now();
+      console.log(`\n==> [${i + 1}/${STEPS.length}] ${step.title}`);
+      console.log(`    ${step.explain}`);
+      await step.run(d);
+      console.log(`    (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+    }
+    ok = true;
+    console.log(`\n==> Demo done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return 0;
+  } catch (e) {
+    if (interrupted) return await exitCode(1);
+    console.error(`\ndemo failed: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  } finally {
+    if (ok && values.keep && !interrupted) {
+      console.log(`\nThe sandbox is still up (its files are in ${dir}). Use it with:\n\n    export KUBECONFIG=${kubeconfig}\n\nand stop it with:\n\n    npm run sandbox -- down --dir ${dir}\n`);
+    } else if (!interrupted) {
+      await teardown();
+    }
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`demo: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  },
+);
