@@ -70,6 +70,40 @@ const STEPS: Step[] = [
       must(await d.plugin(['status', '-n', 'redis'], { timeoutMs: 120_000 }), 'kubectl redis status');
     },
   },
+  {
+    title: 'kubectl redis pause',
+    explain: 'Stop the OT operator reconciling orders before touching it, with who, why and until when on record (old => new, then the patch).',
+    async run(d) {
+      must(await d.plugin(['pause', 'rediscluster/orders', '-n', 'redis', '--reason', 'demo: repairing after a restart', '--for', '1h', '--yes']), 'pause');
+      must(await d.kubectl(['get', 'events', '-n', 'redis', '--field-selector', 'reason=ReconcilePaused']), 'kubectl get events');
+    },
+  },
+  {
+    title: 'A fault: every pod of orders restarts at once',
+    explain: 'Each pod comes back with a new IP while every nodes.conf still lists the old ones: the cluster cannot find itself (OT#145, #1782). status shows it.',
+    async run(d) {
+      must(await d.kubectl(['delete', 'pod', '-n', 'redis', '-l', 'app in (orders-leader,orders-follower)', '--wait=false']), 'kubectl delete pod');
+      must(await d.kubectl(['wait', '--for=condition=Ready', 'pod', '-n', 'redis', '-l', 'app in (orders-leader,orders-follower)', '--timeout=120s'], { quiet: true, timeoutMs: 130_000 }), 'kubectl wait');
+      await new Promise((r) => setTimeout(r, 2000));
+      const r = await d.plugin(['status', 'rediscluster/orders', '-n', 'redis'], { timeoutMs: 120_000 });
+      if (r.code !== 0) throw new Error(`status failed (exit ${r.code})`);
+    },
+  },
+  {
+    title: 'kubectl redis heal',
+    explain: 'Observe every node\'s own view, plan (MEET the new addresses, then replication and labels), apply one phase per round, until redis-cli --cluster check would pass.',
+    async run(d) {
+      must(await d.plugin(['heal', 'rediscluster/orders', '-n', 'redis', '--yes'], { timeoutMs: 300_000 }), 'heal');
+      must(await d.plugin(['status', '-n', 'redis'], { timeoutMs: 120_000 }), 'status');
+    },
+  },
+  {
+    title: 'kubectl redis resume',
+    explain: 'Undo exactly what pause did; the operator reconciles again.',
+    async run(d) {
+      must(await d.plugin(['resume', 'rediscluster/orders', '-n', 'redis', '--yes']), 'resume');
+    },
+  },
 ];
 
 const children = new Set<ChildProcess>();
