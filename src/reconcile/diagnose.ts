@@ -757,7 +757,7 @@ function unreachableFindings(o: Observed, pic: ClusterPicture | undefined): Find
   const redis = o.redis.filter((r) => !r.reachable).map((r) => {
     const ids = pic ? [...pic.down.entries()].filter(([, pod]) => pod === r.pod).map(([id]) => id) : [];
     const pod = podOf(o, r.pod);
-    const wasMaster = pod?.roleLabel?.value === pod?.roleLabel?.masterValue && pod?.roleLabel !== undefined;
+    const wasMaster = (pod?.roleLabel !== undefined && pod.roleLabel.value === pod.roleLabel.masterValue) || ids.some((id) => pic?.owner.includes(id));
     return finding({
       kind: 'node-unreachable', severity: wasMaster || o.target.topology === 'standalone' ? 'critical' : 'warning', pods: [r.pod], nodeIds: ids, nodes: [pod?.nodeName ?? ''],
       message: `Redis in ${r.pod} does not answer${r.error ? `: ${r.error}` : ''}`,

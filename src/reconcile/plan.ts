@@ -252,9 +252,10 @@ class ClusterPlanner {
 
   private flushForgets(): void {
     for (const [id, why] of [...this.forgotten.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-      // A replica cannot forget its own master; one heal left attached to it keeps knowing it.
-      const pods = this.pic.members.filter((m) => this.masterOf.get(m.pod) !== id).map((m) => m.pod);
-      if (pods.length === 0) continue;
+      // A replica cannot forget its own master: its replicas forget it in the next round, once they follow another.
+      const able = this.pic.members.filter((m) => m.self.masterId !== id && this.masterOf.get(m.pod) !== id);
+      if (!able.some((m) => m.view.some((e) => e.id === id))) continue;
+      const pods = able.map((m) => m.pod);
       this.emit('forget', {
         ...common({
           pod: pods[0], why, description: `CLUSTER FORGET ${short(id)} on ${pods.length} node(s), back to back`,
@@ -414,7 +415,7 @@ class ClusterPlanner {
 
   /** Anything else: the owner keeps the slot; the others' keys move to it and every node closes the slot. */
   private rollBackSlot(f: Finding, s: number, open: Member[]): void {
-    const masters = this.pic.members.filter((m) => this.role.get(m.pod) === 'master');
+    const masters = this.pic.members.filter((m) => this.masterThroughout(m));
     if (this.owner[s] !== undefined && !this.member(this.owner[s])) {
       this.leave(f, `the owner of slot ${s} does not answer; close the slot once it is back`);
       return;
@@ -444,12 +445,12 @@ class ClusterPlanner {
     if (free.length === 0) return;
     const takers = this.slotTakers();
     if (takers.length === 0) {
-      this.unfixed.push({ kind: why, pods: [], reason: 'no live master can take the uncovered slots' });
+      this.unfixed.push({ kind: why, pods: [], reason: 'no live master can take the uncovered slots now; heal assigns them once a master is promoted or joins' });
       return;
     }
     const empty: number[] = [];
     for (const s of free) {
-      const holders = this.keyHolders(s, this.pic.members.filter((m) => this.role.get(m.pod) === 'master'));
+      const holders = this.keyHolders(s, this.pic.members.filter((m) => this.masterThroughout(m)));
       if (holders.length === 0) empty.push(s);
       else this.coverKeyedSlot(why, s, holders);
     }
@@ -478,8 +479,18 @@ class ClusterPlanner {
     const outsiders = new Set(memberGroups(this.pic).slice(1).flat().map((m) => m.pod));
     const live = this.pic.members.filter((m) => this.role.get(m.pod) === 'master' && (!outsiders.has(m.pod) || this.joining.has(m.pod)) && !this.forgotten.has(m.id));
     const slotted = live.filter((m) => this.ownedBy(m.id) > 0);
+    const empty = live.filter((m) => this.ownedBy(m.id) === 0);
     const declared = this.o.target.expected?.masters;
-    return declared !== undefined && slotted.length >= declared ? slotted : live;
+    const takers = declared === undefined ? live : [...slotted, ...empty.slice(0, Math.max(0, declared - slotted.length))];
+    return takers.filter((m) => this.masterThroughout(m));
+  }
+
+  /**
+   * A master now and after this plan. Slot actions run before role changes when heal applies one phase per round,
+   * so they only go to nodes that are masters already; a master this plan promotes gets its slots next round.
+   */
+  private masterThroughout(m: Member): boolean {
+    return m.self.role === 'master' && this.role.get(m.pod) === 'master';
   }
 
   private bump(m: Member, why: FindingKind, post: Condition): void {
@@ -492,15 +503,16 @@ class ClusterPlanner {
     for (const f of this.of('views-disagree')) {
       const observer = f.pods[0];
       const firstSlotOf = new Map<string, number>();
+      // The owner that claims the slots now: one this plan promotes wins the views by its own failover.
       for (const [a, b] of f.slots ?? []) {
         for (let s = a; s <= b; s++) {
-          const id = this.owner[s];
+          const id = this.pic.owner[s];
           if (id !== undefined && !firstSlotOf.has(id)) firstSlotOf.set(id, s);
         }
       }
       for (const [id, slot] of firstSlotOf) {
         const owner = this.member(id);
-        if (!owner || this.role.get(owner.pod) !== 'master') {
+        if (!owner || this.role.get(owner.pod) !== 'master' || owner.self.role !== 'master') {
           this.leave(f, `the owner of slot ${slot} does not answer; the views settle when it is back or forgotten`);
           continue;
         }
@@ -591,6 +603,10 @@ class ClusterPlanner {
       }
       const home = this.homeFor(m, masters);
       if (home) this.replicate('replicas', why, m, home);
+    }
+    for (const f of orphans.filter((x) => !x.pods.some((p) => this.moved.has(p)) && !this.unfixed.some((u) => u.kind === x.kind && u.pods === x.pods))) {
+      this.leave(f, this.joining.has(f.pods[0]) || !memberGroups(this.pic).slice(1).flat().some((m) => m.pod === f.pods[0])
+        ? 'no live master to follow' : `${f.pods[0]} is not part of the cluster yet; join it first`);
     }
   }
 
@@ -946,7 +962,7 @@ class ReplicationPlanner {
     for (const f of this.of('sentinel-stale-entries')) {
       const s = this.o.sentinels.find((x) => x.pod === f.pods[0]);
       if (!s || this.remonitored.has(s.pod)) continue;
-      const keep = s.knownReplicas.filter((a) => live.includes(a) || this.rp.up.some((r) => a.startsWith(`${r.pod}.`)));
+      const keep = (s.knownReplicas ?? []).filter((a) => live.includes(a) || this.rp.up.some((r) => a.startsWith(`${r.pod}.`)));
       this.out.push({
         ...common({
           pod: s.pod, why: 'sentinel-stale-entries', description: `SENTINEL RESET ${s.masterName} on ${s.pod}: it forgets gone replicas and sentinels and rediscovers the live ones`,

@@ -70,11 +70,13 @@ export function phaseOf(a: Action): number {
   }
 }
 
-/** The actions of the earliest phase in a plan, in plan order. */
+/** The plan's first run of actions of one phase, in plan order (the plan's own order is kept: a takeover it puts
+ * before a FORGET runs first). */
 export function firstPhase(actions: Action[]): Action[] {
   if (actions.length === 0) return actions;
-  const p = Math.min(...actions.map(phaseOf));
-  return actions.filter((a) => phaseOf(a) === p);
+  const p = phaseOf(actions[0]);
+  const end = actions.findIndex((a) => phaseOf(a) !== p);
+  return end < 0 ? actions : actions.slice(0, end);
 }
 
 /** Findings heal works on: Redis topology, within --only. */
