@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { copyablePv, copyablePvc, destinationStatefulSet, migrationSteps, stepId } from '../../../src/workflows/migrate/objects.js';
+import { copyableOwner, copyablePv, copyablePvc, copyableService, destinationStatefulSet, migrationSteps, ownedBy, stepId } from '../../../src/workflows/migrate/objects.js';
 import type { KubeObject } from '../../../src/kube/types.js';
 
 const pv: KubeObject = {
@@ -47,7 +47,7 @@ test('destination StatefulSet starts with no replicas and ordinals past the end'
 
 test('migration steps hand over one ordinal at a time, highest first, never running one identity twice', () => {
   fc.assert(fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 5 }), (n, start) => {
-    const steps = migrationSteps(n, start);
+    const steps = migrationSteps([{ name: 'cache', start, replicas: n }]);
     const ids = steps.map(stepId);
     assert.equal(new Set(ids).size, ids.length, 'step ids are unique (the journal relies on it)');
     // Walk the steps: the source range and destination range must always be disjoint and together cover all.
@@ -68,4 +68,41 @@ test('migration steps hand over one ordinal at a time, highest first, never runn
     assert.equal(srcReplicas, 0);
     assert.deepEqual(dst, { start, replicas: n });
   }));
+});
+
+test('every ordinal fails over before its source pod stops, and is copied before the destination starts it', () => {
+  const steps = migrationSteps([{ name: 'orders-follower', start: 0, replicas: 3 }, { name: 'orders-leader', start: 0, replicas: 3 }]);
+  const ids = steps.map(stepId);
+  assert.deepEqual(ids.slice(0, 3), ['pause', 'copy-config', 'create-destination']);
+  assert.deepEqual(ids.slice(-2), ['verify', 'resume']);
+  for (const pod of ['orders-follower-0', 'orders-follower-2', 'orders-leader-1']) {
+    const at = (kind: string) => ids.indexOf(`${kind}/${pod}`);
+    assert.ok(at('failover') < at('retain-pv') && at('retain-pv') < at('scale-source') && at('scale-source') < at('copy-volumes'));
+    assert.ok(at('copy-volumes') < at('scale-destination') && at('scale-destination') < at('wait-joined'));
+  }
+  // the follower set moves entirely before the first leader
+  assert.ok(ids.indexOf('wait-joined/orders-follower-0') < ids.indexOf('failover/orders-leader-2'));
+});
+
+test('Service copy drops cluster IPs and node ports but keeps a headless Service headless', () => {
+  const svc: KubeObject = { metadata: { name: 'cache', namespace: 'redis', uid: 'x' }, spec: { type: 'NodePort', clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10'], selector: { app: 'c' }, ports: [{ port: 6379, nodePort: 31000 }] } };
+  const c = copyableService(svc, 'redis-west');
+  assert.equal(c.spec?.clusterIP, undefined);
+  assert.equal(c.spec?.clusterIPs, undefined);
+  assert.deepEqual(c.spec?.ports, [{ port: 6379 }]);
+  assert.equal(c.metadata.namespace, 'redis-west');
+  const headless = copyableService({ metadata: { name: 'h' }, spec: { clusterIP: 'None', selector: { app: 'c' } } }, 'redis');
+  assert.equal(headless.spec?.clusterIP, 'None');
+});
+
+test("the operator's resource keeps its annotations (the pause key) and is re-owned in the destination", () => {
+  const cr: KubeObject = { apiVersion: 'redis.redis.opstreelabs.in/v1beta2', kind: 'RedisCluster', metadata: { name: 'orders', namespace: 'redis', uid: 'u', resourceVersion: '5', annotations: { 'rediscluster.opstreelabs.in/skip-reconcile': 'true', 'kubectl.kubernetes.io/last-applied-configuration': '{}' } }, spec: { clusterSize: 3 }, status: { state: 'Ready' } };
+  const c = copyableOwner(cr, 'redis');
+  assert.deepEqual(c.metadata.annotations, { 'rediscluster.opstreelabs.in/skip-reconcile': 'true' });
+  assert.equal(c.status, undefined);
+  assert.equal(c.metadata.uid, undefined);
+  const sts: KubeObject = { metadata: { name: 'orders-leader', ownerReferences: [{ apiVersion: 'a', kind: 'RedisCluster', name: 'orders', uid: 'east-uid', controller: true }] } };
+  const owned = ownedBy(sts, { ...cr, metadata: { ...cr.metadata, uid: 'west-uid' } });
+  assert.equal(owned.metadata.ownerReferences?.[0].uid, 'west-uid');
+  assert.equal(ownedBy(sts, undefined).metadata.ownerReferences, undefined);
 });
