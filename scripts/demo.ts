@@ -50,9 +50,9 @@ const must = (r: Result, what: string): Result => {
 const STEPS: Step[] = [
   {
     title: 'Bring up the sandbox',
-    explain: 'One simulated Kubernetes cluster (3 nodes) with the demo preset: OT RedisCluster orders, spotahome RedisFailover sessions and the Bitnami redis-cluster cache, in namespace redis, each running real redis-server processes.',
+    explain: 'Two simulated Kubernetes clusters, east and west (3 nodes each, one flat pod network, shared storage), with the demo preset in east: OT RedisCluster orders, spotahome RedisFailover sessions and the Bitnami redis-cluster cache, in namespace redis, each running real redis-server processes.',
     async run(d) {
-      must(await d.sandbox(['up', '--preset', 'demo', '--detach'], { quiet: true, timeoutMs: 600_000 }), 'sandbox up');
+      must(await d.sandbox(['up', '--clusters', 'east,west', '--preset', 'demo', '--detach'], { quiet: true, timeoutMs: 600_000 }), 'sandbox up');
       console.log(`\n    export KUBECONFIG=${d.kubeconfig}`);
     },
   },
@@ -102,6 +102,14 @@ const STEPS: Step[] = [
     explain: 'Undo exactly what pause did; the operator reconciles again.',
     async run(d) {
       must(await d.plugin(['resume', 'rediscluster/orders', '-n', 'redis', '--yes']), 'resume');
+    },
+  },
+  {
+    title: 'kubectl redis migrate',
+    explain: 'Move the Bitnami cluster cache from east to west one pod at a time with StatefulSet ordinals.start (seed 003): failover, Retain, scale down, copy PV/PVC, adopt in west with the same node id.',
+    async run(d) {
+      must(await d.plugin(['migrate', 'sts/cache', '-n', 'redis', '--to-context', 'west', '--yes'], { timeoutMs: 600_000 }), 'migrate');
+      must(await d.plugin(['status', 'sts/cache', '-n', 'redis', '--context', 'west'], { timeoutMs: 120_000 }), 'status in west');
     },
   },
 ];
