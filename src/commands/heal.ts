@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { RefusedError, KubectlRedisError, UsageError } from '../errors.js';
 import { palette } from '../render/color.js';
-import { renderOutput, toJson, toYaml } from '../render/output.js';
+import { renderOutput, toJson, toYaml, type OutputSpec } from '../render/output.js';
 import { TargetSession } from '../reconcile/session.js';
 import { FINDING_KINDS, type Action, type FindingKind } from '../reconcile/types.js';
 import { resolveTarget } from '../targets/index.js';
@@ -14,6 +14,20 @@ import { buildReport } from '../workflows/status/report.js';
 interface PlanRow {
   n: number;
   action: Action;
+}
+
+/** The numbered plan: before asking (with each step's risk) and as the result of --dry-run. */
+function planSpec(withRisk: boolean): OutputSpec<PlanRow> {
+  return {
+    columns: [
+      { header: '#', value: (r) => r.n },
+      { header: 'ACTION', value: (r) => r.action.kind },
+      { header: 'POD', value: (r) => r.action.pod },
+      { header: 'WHAT', value: (r) => r.action.description },
+      { header: 'WHY', value: (r) => r.action.why },
+      ...(withRisk ? [{ header: 'RISK', value: (r: PlanRow) => r.action.risk }] : []),
+    ],
+  };
 }
 
 export default class Heal extends BaseCommand<typeof Heal> {
@@ -51,18 +65,7 @@ Heal of a target whose operator is running and not paused warns that the operato
   }
 
   private async printPlan(actions: Action[]): Promise<void> {
-    const rows: PlanRow[] = actions.map((action, i) => ({ n: i + 1, action }));
-    const text = await renderOutput('table', rows, {
-      columns: [
-        { header: '#', value: (r) => r.n },
-        { header: 'ACTION', value: (r) => r.action.kind },
-        { header: 'POD', value: (r) => r.action.pod },
-        { header: 'WHAT', value: (r) => r.action.description },
-        { header: 'WHY', value: (r) => r.action.why },
-        { header: 'RISK', value: (r) => r.action.risk },
-      ],
-    });
-    process.stderr.write(text);
+    process.stderr.write(await renderOutput('table', actions.map((action, i) => ({ n: i + 1, action })), planSpec(true)));
   }
 
   async run(): Promise<void> {
@@ -128,16 +131,7 @@ Heal of a target whose operator is running and not paused warns that the operato
         if (result.firstPlan.outcome === 'actions') {
           if (human) {
             this.out(`Plan for ${ref} (dry run, nothing changed):`);
-            const rows = result.firstPlan.actions.map((action, i) => ({ n: i + 1, action }));
-            this.out(await renderOutput(this.outputFormat, rows, {
-              columns: [
-                { header: '#', value: (r) => r.n },
-                { header: 'ACTION', value: (r) => r.action.kind },
-                { header: 'POD', value: (r) => r.action.pod },
-                { header: 'WHAT', value: (r) => r.action.description },
-                { header: 'WHY', value: (r) => r.action.why },
-              ],
-            }));
+            this.out(await renderOutput(this.outputFormat, result.firstPlan.actions.map((action, i) => ({ n: i + 1, action })), planSpec(false)));
           }
         }
         return;

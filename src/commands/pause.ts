@@ -1,9 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { renderOutput, toJson } from '../render/output.js';
 import { parseDuration } from '../util/duration.js';
-import { applyPause, patchOf, preparePause } from '../workflows/pause/index.js';
-import { changeRows, changeSpec } from '../workflows/pause/view.js';
+import { applyPause, preparePause } from '../workflows/pause/index.js';
+import { changeRows, showAndConfirm } from '../workflows/pause/view.js';
 
 export default class Pause extends BaseCommand<typeof Pause> {
   static override summary = "Stop an operator's reconciliation of one Redis, with who, why and until when on record.";
@@ -39,17 +38,8 @@ Prints every change as old => new and asks first; --dry-run shows the patch and 
       this.out(`${c.target.ref} is already paused by ${c.user}; nothing to change.`);
       return;
     }
-    this.note(`Pause ${c.target.ref} in namespace ${c.target.namespace} (${c.mechanismText}):`);
-    this.note((await renderOutput('table', rows, changeSpec)).trimEnd());
-    if (this.flags['dry-run']) {
-      this.out(toJson(patchOf(c)).trimEnd());
-      this.note('dry run: nothing was changed');
-      return;
-    }
-    if (!(await this.confirm(`Pause reconciliation of ${c.target.ref}?`))) {
-      this.note('nothing was changed');
-      return;
-    }
+    const io = { note: (t: string) => this.note(t), out: (t: string) => this.out(t), confirm: (q: string) => this.confirm(q), dryRun: this.flags['dry-run'] };
+    if (!(await showAndConfirm(c, `Pause ${c.target.ref} in namespace ${c.target.namespace} (${c.mechanismText}):`, `Pause reconciliation of ${c.target.ref}?`, io))) return;
     await applyPause(kube, c, 'pause', this.flags.reason);
     this.out(`${c.target.ref} paused by ${c.user}${forMs !== undefined ? ` for ${this.flags.for}` : ''}: ${this.flags.reason}`);
   }

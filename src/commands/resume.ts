@@ -1,8 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { renderOutput, toJson } from '../render/output.js';
-import { applyPause, patchOf, prepareResume } from '../workflows/pause/index.js';
-import { changeRows, changeSpec } from '../workflows/pause/view.js';
+import { applyPause, prepareResume } from '../workflows/pause/index.js';
+import { showAndConfirm } from '../workflows/pause/view.js';
 
 export default class Resume extends BaseCommand<typeof Resume> {
   static override summary = "Restart an operator's reconciliation that pause stopped, undoing exactly what pause did.";
@@ -27,18 +26,8 @@ and records an Event. A target that is not paused is said so, and the exit code 
       this.out(`${c.target.ref} is not paused; nothing to do.`);
       return;
     }
-    const rows = changeRows(c);
-    this.note(`Resume ${c.target.ref} in namespace ${c.target.namespace}:`);
-    this.note((await renderOutput('table', rows, changeSpec)).trimEnd());
-    if (this.flags['dry-run']) {
-      this.out(toJson(patchOf(c)).trimEnd());
-      this.note('dry run: nothing was changed');
-      return;
-    }
-    if (!(await this.confirm(`Resume reconciliation of ${c.target.ref}?`))) {
-      this.note('nothing was changed');
-      return;
-    }
+    const io = { note: (t: string) => this.note(t), out: (t: string) => this.out(t), confirm: (q: string) => this.confirm(q), dryRun: this.flags['dry-run'] };
+    if (!(await showAndConfirm(c, `Resume ${c.target.ref} in namespace ${c.target.namespace}:`, `Resume reconciliation of ${c.target.ref}?`, io))) return;
     await applyPause(kube, c, 'resume', undefined);
     this.out(`${c.target.ref} resumed by ${c.user}`);
   }

@@ -8,7 +8,7 @@
 // Every step is idempotent and journaled in a ConfigMap on the source cluster: the same command run again resumes at
 // the first step not recorded done; --abort walks the ordinals back to the source and deletes what migrate created.
 import { randomBytes } from 'node:crypto';
-import { hostname, userInfo } from 'node:os';
+import { localIdentity } from '../../util/identity.js';
 import { KubectlRedisError, RedisError, RefusedError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { patchObject } from '../../kube/patch.js';
@@ -93,15 +93,6 @@ interface MoveTiming {
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const short = (id: string) => id.slice(0, 8);
 
-function whoami(): string {
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry
-  }
-  return `${user}@${hostname()}`;
-}
 
 /** The journal's ConfigMap name for a target: `kubectl-redis-migrate-sts-cache`. */
 export function journalName(target: Pick<Target, 'ref'>): string {
@@ -228,7 +219,7 @@ export class Migration {
     if (!(await this.deps.confirm(question, checks, rows))) return { kind: 'cancelled', checks, rows };
 
     this.journal = await Journal.open(backend, name, {
-      operation: OPERATION, target: this.target.ref, holder: whoami(), args: this.journalArgs(),
+      operation: OPERATION, target: this.target.ref, holder: localIdentity(), args: this.journalArgs(),
       newId: () => `mig-${randomBytes(4).toString('hex')}`, now: this.now,
     });
     if (!this.journal.resumed) {
@@ -713,7 +704,7 @@ export class Migration {
     if (this.req.dryRun) return { kind: 'plan', target: this.target.ref, checks: [], rows, journal: `${live.id} (${live.state}, started by ${live.holder})` };
     if (!(await this.deps.confirm(`Abort migrate ${live.id} and move ${this.target.ref} back to ${this.from.context}?`, [], rows))) return { kind: 'cancelled', checks: [], rows };
     this.journal = await Journal.open(backend, name, {
-      operation: OPERATION, target: this.target.ref, holder: whoami(), args: this.journalArgs(), abort: true,
+      operation: OPERATION, target: this.target.ref, holder: localIdentity(), args: this.journalArgs(), abort: true,
       newId: () => `mig-${randomBytes(4).toString('hex')}`, now: this.now,
     });
     const returned: string[] = [];

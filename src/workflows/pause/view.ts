@@ -26,3 +26,32 @@ export const changeSpec: OutputSpec<ChangeRow> = {
     { header: 'NEW', value: (r) => r.new },
   ],
 };
+
+/** What pause and resume need from the command that runs them. */
+export interface ChangeIo {
+  note(text: string): void;
+  out(text: string): void;
+  confirm(question: string): Promise<boolean>;
+  dryRun: boolean;
+}
+
+/**
+ * Show the old => new table, then stop (--dry-run prints the patch), ask, or apply. True when applied.
+ * pause and resume differ only in the heading, the question and what apply records.
+ */
+export async function showAndConfirm(c: PauseContext, heading: string, question: string, io: ChangeIo): Promise<boolean> {
+  const { renderOutput, toJson } = await import('../../render/output.js');
+  const { patchOf } = await import('./index.js');
+  io.note(heading);
+  io.note((await renderOutput('table', changeRows(c), changeSpec)).trimEnd());
+  if (io.dryRun) {
+    io.out(toJson(patchOf(c)).trimEnd());
+    io.note('dry run: nothing was changed');
+    return false;
+  }
+  if (!(await io.confirm(question))) {
+    io.note('nothing was changed');
+    return false;
+  }
+  return true;
+}
