@@ -15,6 +15,7 @@ import type { ExecHandler, PortForwardHandler } from '../stream/types.js';
 import { ApiError, apiError, notFound } from './status.js';
 import { SERVER_VERSION, apiGroup, apiGroupList, apiVersions, openapiV3Doc, openapiV3Index, resourceList } from './discovery.js';
 import { Faults } from './faults.js';
+import { ProtobufError, decodeProtobufObject, isProtobufContentType } from './protobuf.js';
 import { CRD_KEY, Resources, type DeleteRequest } from './resources.js';
 import { seedCluster } from './seed.js';
 import { toTable, wantsTable } from './table.js';
@@ -51,7 +52,16 @@ interface Route {
 
 const MAX_BODY = 16 * 1024 * 1024;
 
+/** Request bodies that arrived as protobuf, already decoded to JSON text (see handle()). */
+const decodedBodies = new WeakMap<IncomingMessage, string>();
+
 function readBody(req: IncomingMessage): Promise<string> {
+  const decoded = decodedBodies.get(req);
+  if (decoded !== undefined) return Promise.resolve(decoded);
+  return readRawBody(req).then((b) => b.toString('utf8'));
+}
+
+function readRawBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -62,7 +72,7 @@ function readBody(req: IncomingMessage): Promise<string> {
         req.destroy();
       } else chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -235,11 +245,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (method === 'POST') return send(res, 200, { ok: true, ...(await faults.inject(parseJson(await readBody(req)))) });
       throw apiError(405, 'method not allowed');
     }
-    // A real API server decodes protobuf bodies; this one speaks JSON only and answers 415, on which client-go
-    // (1.32+, which sends typed creates as protobuf) retries in JSON, as it does with a server lacking an encoding.
-    if (/application\/vnd\.kubernetes\.protobuf/.test(req.headers['content-type'] ?? '')) {
-      throw apiError(415, `the body of type ${req.headers['content-type']} is unsupported, use application/json`, undefined, 'UnsupportedMediaType');
-    }
     const latency = faults.latency();
     if (latency > 0) await sleep(latency);
     const r = route(url);
@@ -248,6 +253,18 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     if (!r) return discovery(path, res, req);
     const injected = faults.errorFor(verb, r.type.plural, r.group, r.subresource, r.name ?? '');
     if (injected) throw injected;
+    // kubectl >= 1.32 sends the creates of its typed clients (create namespace/configmap/secret..., the Eviction of
+    // drain) as protobuf: decode the kinds protobuf.ts knows into the JSON the rest of the server handles (responses
+    // stay JSON), any other kind gets a 415. Like the real server, only once the resource is known and allowed.
+    if (isProtobufContentType(req.headers['content-type'])) {
+      try {
+        const raw = await readRawBody(req);
+        decodedBodies.set(req, raw.length > 0 ? JSON.stringify(decodeProtobufObject(raw)) : '');
+      } catch (e) {
+        if (!(e instanceof ProtobufError)) throw e;
+        throw apiError(e.code, e.message, undefined, e.code === 415 ? 'UnsupportedMediaType' : 'BadRequest');
+      }
+    }
     await resource(req, res, r, verb, q, user);
   }
 

@@ -4,6 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { serveChannelExec, serveChannelPortForward } from './channels.js';
+import { SPDY_TUNNEL_PROTOCOL, serveSpdyPortForward, serveSpdyTunnelPortForward } from './spdy.js';
 import type { ExecHandler, PortForwardHandler } from './types.js';
 
 function reject(socket: Duplex, code: number, message: string): void {
@@ -19,9 +20,21 @@ function isWebsocket(req: IncomingMessage): boolean {
   return String(req.headers.upgrade ?? '').toLowerCase() === 'websocket';
 }
 
+function isSpdy(req: IncomingMessage): boolean {
+  return String(req.headers.upgrade ?? '').toLowerCase() === 'spdy/3.1';
+}
+
 export const handlePortForward: PortForwardHandler = (req, socket, head, pf) => {
+  if (isWebsocket(req) && offered(req).includes(SPDY_TUNNEL_PROTOCOL)) {
+    serveSpdyTunnelPortForward(req, socket, head, pf);
+    return;
+  }
   if (isWebsocket(req) && offered(req).some((p) => /channel\.k8s\.io$/.test(p))) {
     void serveChannelPortForward(req, socket, head, pf);
+    return;
+  }
+  if (isSpdy(req)) {
+    serveSpdyPortForward(req, socket, head, pf);
     return;
   }
   reject(socket, 400, `unsupported streaming protocol for port-forward: ${req.headers.upgrade ?? 'none'} ${offered(req).join(',')}`);

@@ -2,14 +2,55 @@
 // whole sandbox (controllers, kubelets running redis-server) started with the e2e helper.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../../sandbox/core/store.js';
 import { ensureTls } from '../../sandbox/core/tls.js';
 import { startApiServer, writeKubeconfig, addSandboxUser, type ApiServer } from '../../sandbox/apiserver/index.js';
 import { run, startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
+
+// The machine's kubectl is a dispatcher running kubectl.<minor> from here, by the server's version (v1.32 here).
+const KUBECTL_DIR = '/usr/lib/google-cloud-sdk/bin';
+
+interface PortForward {
+  port: number;
+  child: ChildProcessWithoutNullStreams;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** `kubectl port-forward ARGS` until it prints its local port (the first one, when it forwards several). */
+async function portForward(kubectl: string, args: string[], env: NodeJS.ProcessEnv): Promise<PortForward> {
+  const child = spawn(kubectl, ['port-forward', ...args], { env });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`port-forward said: ${out} ${err}`)), 15_000);
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = out.match(/Forwarding from 127\.0\.0\.1:(\d+)/);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+      child.on('exit', (code) => reject(new Error(`port-forward exited (${code}): ${out} ${err}`)));
+    });
+    return { port, child, stderr: () => err, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
 
 const STS = `apiVersion: apps/v1
 kind: StatefulSet
@@ -79,7 +120,7 @@ describe('kubectl against the API server', () => {
 
   test('version, api-resources, get namespaces', async () => {
     const v = JSON.parse(await ok(['version', '-o', 'json'])) as { serverVersion: { gitVersion: string; minor: string } };
-    assert.match(v.serverVersion.gitVersion, /^v1\.30\./);
+    assert.match(v.serverVersion.gitVersion, /^v1\.32\./);
     const res = await ok(['api-resources']);
     assert.match(res, /^statefulsets\s+sts\s+apps\/v1\s+true\s+StatefulSet$/m);
     assert.match(res, /^poddisruptionbudgets\s+pdb\s+policy\/v1\s+true\s+PodDisruptionBudget$/m);
@@ -129,6 +170,45 @@ describe('kubectl against the API server', () => {
     const gone = await kubectl(['get', 'configmap', 'cfg', '-n', 'redis']);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /Error from server \(NotFound\): configmaps "cfg" not found/);
+  });
+
+  test('typed creates arrive as protobuf (kubectl >= 1.32) and are stored like their JSON form', async () => {
+    // get KIND NAME -o json, then the value at each dotted path (array indexes as numbers).
+    const get = async (args: string[], ...paths: string[]): Promise<unknown[]> => {
+      const o = JSON.parse(await ok(['get', ...args, '-o', 'json'])) as unknown;
+      return paths.map((p) => p.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], o));
+    };
+    await ok(['create', 'secret', 'generic', 'pw', '-n', 'redis', '--from-literal=password=s3cr3t', '--from-literal=empty=']);
+    assert.deepEqual(await get(['secret', 'pw', '-n', 'redis'], 'type', 'data'), ['Opaque', { password: Buffer.from('s3cr3t').toString('base64'), empty: '' }]);
+    await ok(['create', 'configmap', 'multi', '-n', 'redis', '--from-literal=a=1', '--from-literal=b=']);
+    assert.deepEqual(await get(['cm', 'multi', '-n', 'redis'], 'data'), [{ a: '1', b: '' }]);
+    await ok(['create', 'serviceaccount', 'bot', '-n', 'redis']);
+    assert.deepEqual(await get(['sa', 'bot', '-n', 'redis'], 'metadata.name', 'metadata.namespace'), ['bot', 'redis']);
+    await ok(['create', 'deployment', 'app', '-n', 'redis', '--image=redis:7', '--replicas=2', '--port=6379', '--', 'redis-server', '--save', '']);
+    const c = 'spec.template.spec.containers.0';
+    assert.deepEqual(await get(['deploy', 'app', '-n', 'redis'], 'spec.replicas', 'spec.selector', 'spec.template.metadata.labels', `${c}.image`, `${c}.command`, `${c}.ports.0.containerPort`), [
+      2,
+      { matchLabels: { app: 'app' } },
+      { app: 'app' },
+      'redis:7',
+      ['redis-server', '--save', ''],
+      6379,
+    ]);
+    await ok(['create', 'service', 'clusterip', 'app', '-n', 'redis', '--tcp=6379:6380']);
+    assert.deepEqual(await get(['svc', 'app', '-n', 'redis'], 'spec.ports.0.port', 'spec.ports.0.targetPort'), [6379, 6380], 'an IntOrString decodes to its int');
+    await ok(['create', 'poddisruptionbudget', 'app', '-n', 'redis', '--selector=app=app', '--max-unavailable=50%']);
+    assert.deepEqual(await get(['pdb', 'app', '-n', 'redis'], 'spec.maxUnavailable'), ['50%'], 'an IntOrString decodes to its string');
+    await ok(['create', 'role', 'reader', '-n', 'redis', '--verb=get,list', '--resource=pods,configmaps']);
+    assert.deepEqual(await get(['role', 'reader', '-n', 'redis'], 'rules.0.verbs', 'rules.0.resources'), [['get', 'list'], ['pods', 'configmaps']]);
+    await ok(['create', 'clusterrolebinding', 'bot-view', '--clusterrole=view', '--serviceaccount=redis:bot']);
+    assert.deepEqual(await get(['clusterrolebinding', 'bot-view'], 'roleRef', 'subjects'), [
+      { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+      [{ kind: 'ServiceAccount', name: 'bot', namespace: 'redis' }],
+    ]);
+    for (const [kind, name] of [['secret', 'pw'], ['cm', 'multi'], ['sa', 'bot'], ['deploy', 'app'], ['svc', 'app'], ['pdb', 'app'], ['role', 'reader']]) {
+      await ok(['delete', kind, name, '-n', 'redis']);
+    }
+    await ok(['delete', 'clusterrolebinding', 'bot-view']);
   });
 
   test('cordon and uncordon a node', async () => {
@@ -211,26 +291,51 @@ describe('kubectl against a whole sandbox (controllers, kubelets, real redis-ser
     assert.deepEqual(pods.split(' ').sort(), ['web-3', 'web-4', 'web-5']);
     assert.equal((await ok(['exec', '-n', 'redis', 'web-3', '--', 'redis-cli', 'ping'])).trim(), 'PONG');
 
-    const pf = spawn('kubectl', ['port-forward', '-n', 'redis', 'pod/web-4', ':6379'], { env: { ...process.env, ...sb.env } });
+    const pf = await portForward('kubectl', ['-n', 'redis', 'pod/web-4', ':6379'], { ...process.env, ...sb.env });
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        let out = '';
-        const timer = setTimeout(() => reject(new Error(`port-forward said: ${out}`)), 15_000);
-        pf.stdout.on('data', (c: Buffer) => {
-          out += c.toString();
-          const m = out.match(/Forwarding from 127\.0\.0\.1:(\d+)/);
-          if (m) {
-            clearTimeout(timer);
-            resolve(Number(m[1]));
-          }
-        });
-      });
-      const ping = await run('redis-cli', ['-p', String(port), 'PING'], { timeoutMs: 10_000 });
+      const ping = await run('redis-cli', ['-p', String(pf.port), 'PING'], { timeoutMs: 10_000 });
       assert.equal(ping.stdout.trim(), 'PONG');
     } finally {
-      pf.kill('SIGTERM');
+      await pf.stop();
     }
   });
+
+  const versions = [
+    { bin: 'kubectl.1.30', tunneled: false },
+    { bin: 'kubectl.1.32', tunneled: true },
+  ];
+  for (const { bin, tunneled } of versions) {
+    const kubectl = join(KUBECTL_DIR, bin);
+    test(`${bin} port-forwards (${tunneled ? 'SPDY tunneled in a websocket' : 'SPDY/3.1 upgrade'}): concurrent connections, big values, error stream`, { skip: !existsSync(kubectl) && `${kubectl} is not installed` }, async () => {
+      const env = { ...process.env, ...sb.env };
+      const pf = await portForward(kubectl, ['-n', 'redis', 'pod/web-5', ':6379', '-v=4'], env);
+      try {
+        const cli = (args: string[], input?: string): Promise<RunResult> => run('redis-cli', ['-p', String(pf.port), ...args], { input, timeoutMs: 15_000 });
+        const big = 'v'.repeat(2_000_000);
+        const [a, b, c] = await Promise.all([cli(['-x', 'SET', `big-${bin}`], big), cli(['PING']), cli(['SET', `small-${bin}`, 'x'])]);
+        assert.deepEqual([a.stdout.trim(), b.stdout.trim(), c.stdout.trim()], ['OK', 'PONG', 'OK']);
+        const got = await cli(['GET', `big-${bin}`]);
+        assert.equal(got.stdout.trim().length, big.length);
+        assert.equal((await cli(['STRLEN', `big-${bin}`])).stdout.trim(), String(big.length));
+      } finally {
+        await pf.stop();
+      }
+      if (tunneled) {
+        assert.match(pf.stderr(), /negotiated protocol: portforward\.k8s\.io/);
+        assert.doesNotMatch(pf.stderr(), /fallback to secondary dialer/);
+      }
+      // Nothing listens on 6380: the failure comes back on the error stream and kubectl gives up the connection.
+      const bad = await portForward(kubectl, ['-n', 'redis', 'pod/web-5', ':6380'], env);
+      try {
+        const r = await run('redis-cli', ['-p', String(bad.port), 'PING'], { timeoutMs: 10_000 });
+        assert.notEqual(r.stdout.trim(), 'PONG');
+        for (let i = 0; i < 100 && !/an error occurred forwarding/.test(bad.stderr()); i++) await new Promise((r) => setTimeout(r, 100));
+        assert.match(bad.stderr(), /an error occurred forwarding \d+ -> 6380: error forwarding port 6380 to pod/);
+      } finally {
+        await bad.stop();
+      }
+    });
+  }
 
   test('drain waits on the PDB (429) and evicts once the budget allows', async () => {
     await ok(['apply', '-f', '-'], 'apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: redis}\nspec:\n  maxUnavailable: 1\n  selector: {matchLabels: {app: web}}\n');
