@@ -56,7 +56,7 @@ function assertNoStack(r: RunResult): void {
 test('--help lists every command; --version prints the version', async () => {
   const help = await cli(['--help']);
   assert.equal(help.code, 0, help.stderr);
-  assert.match(help.stdout, /^ {2}status\s+Show the health/m);
+  assert.match(help.stdout, /^ {2}status\s+Show every Redis in scope/m);
   assert.match(help.stdout, /^ {2}autocomplete\s/m);
   const version = await cli(['--version']);
   assert.equal(version.code, 0);
@@ -107,5 +107,5 @@ test('kubectl finds kubectl-redis on PATH and `kubectl redis --help` shows the c
   assert.match(list.stdout, new RegExp(`^${pathDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/kubectl-redis$`, 'm'), `${list.stdout}\n${list.stderr}`);
   const help = await run('kubectl', ['redis', '--help'], { env: env(pathEnv), timeoutMs: 30_000 });
   assert.equal(help.code, 0, help.stderr);
-  assert.match(help.stdout, /^ {2}status\s+Show the health/m);
+  assert.match(help.stdout, /^ {2}status\s+Show every Redis in scope/m);
 });
