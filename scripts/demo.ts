@@ -105,6 +105,14 @@ const STEPS: Step[] = [
     },
   },
   {
+    title: 'kubectl redis drain-reboot',
+    explain: 'Reboot east-node-2 the safe way: cordon (with our mark), move every Redis master off it first, evict like kubectl drain, wait, re-check that nobody uncordoned it meanwhile (seed 004), reboot, new bootID, uncordon, wait until Redis is healthy.',
+    async run(d) {
+      must(await d.plugin(['drain-reboot', 'east-node-2', '--delay', '2s', '--delete-emptydir-data', '--yes'], { timeoutMs: 600_000 }), 'drain-reboot');
+      must(await d.kubectl(['get', 'nodes']), 'kubectl get nodes');
+    },
+  },
+  {
     title: 'kubectl redis migrate',
     explain: 'Move the Bitnami cluster cache from east to west one pod at a time with StatefulSet ordinals.start (seed 003): failover, Retain, scale down, copy PV/PVC, adopt in west with the same node id.',
     async run(d) {

@@ -13,7 +13,7 @@ import { RedisError } from '../../src/errors.js';
 import { connectClusterClient, connectPod, directDialer, redisCliEnv, type RedisNode } from '../../src/redis/connect.js';
 import { parseClusterNodes, myselfOf, slotsOf } from '../../src/redis/cluster-nodes.js';
 import type { LocalEndpoint, PodDialer } from '../../src/redis/types.js';
-import { formCluster, startRedis, type RedisProc } from '../fixtures/redis/loopback-redis.js';
+import { formCluster, redisCmd, startRedis, waitFor, type RedisProc } from '../fixtures/redis/loopback-redis.js';
 
 const NET = '127.0.78';
 const PASSWORD = 'correct-horse-battery-staple';
@@ -316,6 +316,13 @@ describe('a live 3+3 Redis Cluster', () => {
     for (const p of pods) started.push(await startRedis({ host: ipOf[p], port: 6379, dir: join(WORK, p), cluster: { nodeTimeoutMs: 2000 } }));
     procs.push(...started);
     await formCluster({ masters: started.slice(0, 3), replicas: started.slice(3) });
+    // a replica counts in its master's ROLE only once its initial sync is done: wait for every link to be up
+    for (const p of pods.slice(3)) {
+      await waitFor(`${p}'s replication link`, async () => String(await redisCmd(ipOf[p], 6379, 'INFO', 'replication')).includes('master_link_status:up'), 30_000, 100);
+    }
+    for (const p of pods.slice(0, 3)) {
+      await waitFor(`${p}'s replica online`, async () => /slave0:.*state=online/.test(String(await redisCmd(ipOf[p], 6379, 'INFO', 'replication'))), 30_000, 100);
+    }
     const dialer = staticDialer(addresses);
     for (const p of pods) nodes.push(await connectPod({ namespace: 'redis', pod: p, port: 6379, dialer, timeoutMs: 3000 }));
   });

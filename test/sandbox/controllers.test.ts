@@ -155,7 +155,8 @@ describe('controllers', () => {
     assert.ok(s);
     s.spec = { ...o(s.spec), replicas: 1 };
     store.update('statefulsets.apps', s);
-    await until('1 pod', () => names('web').length === 1 && o(store.get('statefulsets.apps', 'default', 'web')?.status).replicas === 1);
+    // a terminating pod is gone from names() before its DELETED event (graceful termination): wait for both
+    await until('1 pod', () => names('web').length === 1 && o(store.get('statefulsets.apps', 'default', 'web')?.status).replicas === 1 && deleted.length === 2);
     unwatch2();
     assert.deepEqual(deleted, ['web-2', 'web-1']);
     assert.ok(store.get('persistentvolumeclaims', 'default', 'data-web-2'), 'PVCs are retained on scale down');
