@@ -83,7 +83,15 @@ const STEPS: Step[] = [
     explain: 'Each pod comes back with a new IP while every nodes.conf still lists the old ones: the cluster cannot find itself (OT#145, #1782). status shows it.',
     async run(d) {
       must(await d.kubectl(['delete', 'pod', '-n', 'redis', '-l', 'app in (orders-leader,orders-follower)', '--wait=false']), 'kubectl delete pod');
-      must(await d.kubectl(['wait', '--for=condition=Ready', 'pod', '-n', 'redis', '-l', 'app in (orders-leader,orders-follower)', '--timeout=120s'], { quiet: true, timeoutMs: 130_000 }), 'kubectl wait');
+      // kubectl wait would catch the old pods while they terminate: poll until six new ones are Ready
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const r = await d.kubectl(['get', 'pods', '-n', 'redis', '-l', 'app in (orders-leader,orders-follower)', '-o', 'jsonpath={range .items[*]}{.metadata.deletionTimestamp}/{.status.conditions[?(@.type=="Ready")].status} {end}'], { quiet: true });
+        const states = r.stdout.trim().split(/\s+/).filter(Boolean);
+        if (states.length === 6 && states.every((x) => x === '/True')) break;
+        if (Date.now() > deadline) throw new Error('the orders pods did not come back Ready within 2 minutes');
+        await new Promise((res) => setTimeout(res, 1000));
+      }
       await new Promise((r) => setTimeout(r, 2000));
       const r = await d.plugin(['status', 'rediscluster/orders', '-n', 'redis'], { timeoutMs: 120_000 });
       if (r.code !== 0) throw new Error(`status failed (exit ${r.code})`);

@@ -40,6 +40,9 @@ export interface ApplyReport {
   observed: Observed;
 }
 
+/** How long a manual failover may take before it is asked for again (Redis gives it 5 s, then gives up). */
+const FAILOVER_RETRY_MS = 7000;
+
 const allHold = (o: Observed, cs: Condition[]) => cs.every((c) => holds(o, c));
 const firstFailing = (o: Observed, cs: Condition[]) => cs.find((c) => !holds(o, c));
 const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -160,6 +163,7 @@ export async function applyPlan(actions: Action[], first: Observed, deps: ApplyD
     deps.progress({ type: 'start', index, total, action: a });
     const started = Date.now();
     const ipBefore = podIp(current, a.pod);
+    let lastSent = Date.now();
     try {
       await execute(a, deps);
     } catch (e) {
@@ -170,6 +174,12 @@ export async function applyPlan(actions: Action[], first: Observed, deps: ApplyD
       report.observed = await waitFor(
         describeAll(a),
         async () => {
+          // a manual CLUSTER FAILOVER that cannot finish within Redis's 5 s window (the replica was still catching
+          // up) is dropped silently: ask again, which is harmless if it is already under way
+          if (a.kind === 'clusterFailover' && Date.now() - lastSent > FAILOVER_RETRY_MS) {
+            lastSent = Date.now();
+            await execute(a, deps).catch(() => undefined);
+          }
           const o = await deps.observe();
           if (a.kind === 'deletePod') {
             const ipNow = podIp(o, a.pod);
