@@ -1,52 +1,52 @@
-// `npx tsx bench/startup.ts [runs]`: start-up time of the installed CLI (bin/run.js on the built bundle) for
-// `--help` and `--version`, median of N runs, beside `kubectl version --client`, with PASS/MISS against 0.3 s.
-// Prints figures only; tests never assert wall time.
-import { spawnSync } from 'node:child_process';
+// Start-up time of the installed CLI (bin/run.js on the built bundle) for `--help` and `--version`, median of N runs,
+// beside `kubectl version --client` (target <= 0.3 s, issue 3). `npx tsx bench/startup.ts` runs this benchmark alone
+// (the same as `npm run bench -- startup`).
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CLI, fmtMs, fmtRatio, medianOf, ratio, ROOT, unavailable, verdict, type Benchmark, type Row } from './lib.js';
 
-const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const TARGET_MS = 300;
-const runs = Number(process.argv[2] ?? 11);
+const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 11);
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function time(cmd: string, args: string[]): number | undefined {
-  const started = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'] });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  return r.status === 0 ? ms : undefined;
-}
-
-function measure(label: string, cmd: string, args: string[], judged: boolean): void {
-  time(cmd, args); // warm the file cache once
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const ms = time(cmd, args);
-    if (ms === undefined) {
-      console.log(`${label.padEnd(34)} failed (${cmd} ${args.join(' ')} exited non-zero)`);
-      return;
+export const startup: Benchmark = {
+  name: 'startup',
+  summary: 'CLI start-up (--help, --version) vs kubectl version --client',
+  async run(ctx) {
+    if (!existsSync(join(ROOT, 'dist', 'commands'))) return [unavailable('startup', `<= ${TARGET_MS} ms`, 'dist/ missing: run node scripts/build.mjs', 'FAIL')];
+    const kubectl = await medianOf(RUNS, 'kubectl', ['version', '--client']);
+    const floor = await medianOf(RUNS, process.execPath, ['-e', '0']);
+    ctx.detail.kubectlSamples = kubectl.samples;
+    ctx.detail.nodeFloorMs = floor.ms;
+    const rows: Row[] = [];
+    for (const args of [['--help'], ['--version'], ['status', '--help']]) {
+      const m = await medianOf(RUNS, process.execPath, [CLI, ...args]);
+      ctx.detail[`samples ${args.join(' ')}`] = m.samples;
+      const label = `startup: kubectl redis ${args.join(' ')}`;
+      if (m.ms === undefined) {
+        rows.push(unavailable(label, `<= ${TARGET_MS} ms`, m.error ?? 'failed', 'FAIL'));
+        continue;
+      }
+      const r = ratio(m.ms, kubectl.ms);
+      rows.push({
+        benchmark: label,
+        figure: `${fmtMs(m.ms)} (median of ${RUNS})`,
+        value: m.ms,
+        unit: 'ms',
+        baseline: `kubectl version --client ${fmtMs(kubectl.ms)}`,
+        baselineValue: kubectl.ms,
+        ratio: r,
+        target: `<= ${TARGET_MS} ms`,
+        targetFrom: 'issue 3',
+        verdict: verdict(m.ms <= TARGET_MS),
+        note: `node -e 0 floor ${fmtMs(floor.ms)}; ratio ${fmtRatio(r)}`,
+      });
     }
-    samples.push(ms);
-  }
-  const m = median(samples);
-  const verdict = judged ? (m <= TARGET_MS ? 'PASS' : 'MISS') : '';
-  console.log(`${label.padEnd(34)} median ${m.toFixed(0).padStart(5)} ms   min ${Math.min(...samples).toFixed(0).padStart(5)} ms   ${verdict}`);
-}
+    return rows;
+  },
+};
 
-if (!existsSync(join(ROOT, 'dist', 'commands'))) {
-  console.error('error: dist/ is missing; run npm run build first');
-  process.exit(1);
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { main } = await import('./runner.js');
+  process.exit(await main([startup], []));
 }
-const cli = join(ROOT, 'bin', 'run.js');
-console.log(`start-up, median of ${runs} runs (target <= ${TARGET_MS} ms)`);
-measure('kubectl-redis --help', process.execPath, [cli, '--help'], true);
-measure('kubectl-redis --version', process.execPath, [cli, '--version'], true);
-measure('kubectl-redis status --help', process.execPath, [cli, 'status', '--help'], true);
-measure('node -e 0 (floor)', process.execPath, ['-e', '0'], false);
-measure('kubectl version --client', 'kubectl', ['version', '--client'], false);
