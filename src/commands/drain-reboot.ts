@@ -57,6 +57,16 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
     if (timeoutMs <= 0) throw new UsageError('--timeout must be more than 0');
 
     const kube = await this.kube();
+    if (!f['dry-run']) {
+      const { requirePermissions } = await import('../kube/access.js');
+      await requirePermissions(kube, [
+        { verb: 'patch', group: '', resource: 'nodes' },
+        { verb: 'create', group: '', resource: 'pods', subresource: 'eviction' },
+        { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system' },
+        { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system' },
+        ...(method === 'pod' ? [{ verb: 'create', group: '', resource: 'pods', namespace: 'kube-system' }] : []),
+      ]);
+    }
     const { DrainReboot: Workflow } = await import('../workflows/drain-reboot/workflow.js');
     const progress = this.progress();
     const controller = new AbortController();

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { parseDuration } from '../util/duration.js';
-import { applyPause, preparePause } from '../workflows/pause/index.js';
+import { applyPause, checkPermissions, preparePause } from '../workflows/pause/index.js';
 import { changeRows, showAndConfirm } from '../workflows/pause/view.js';
 
 export default class Pause extends BaseCommand<typeof Pause> {
@@ -38,6 +38,7 @@ Prints every change as old => new and asks first; --dry-run shows the patch and 
       this.out(`${c.target.ref} is already paused by ${c.user}; nothing to change.`);
       return;
     }
+    if (!this.flags['dry-run']) await checkPermissions(kube, c);
     const io = { note: (t: string) => this.note(t), out: (t: string) => this.out(t), confirm: (q: string) => this.confirm(q), dryRun: this.flags['dry-run'] };
     if (!(await showAndConfirm(c, `Pause ${c.target.ref} in namespace ${c.target.namespace} (${c.mechanismText}):`, `Pause reconciliation of ${c.target.ref}?`, io))) return;
     await applyPause(kube, c, 'pause', this.flags.reason);

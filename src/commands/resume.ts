@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { applyPause, prepareResume } from '../workflows/pause/index.js';
+import { applyPause, checkPermissions, prepareResume } from '../workflows/pause/index.js';
 import { showAndConfirm } from '../workflows/pause/view.js';
 
 export default class Resume extends BaseCommand<typeof Resume> {
@@ -26,6 +26,7 @@ and records an Event. A target that is not paused is said so, and the exit code 
       this.out(`${c.target.ref} is not paused; nothing to do.`);
       return;
     }
+    if (!this.flags['dry-run']) await checkPermissions(kube, c);
     const io = { note: (t: string) => this.note(t), out: (t: string) => this.out(t), confirm: (q: string) => this.confirm(q), dryRun: this.flags['dry-run'] };
     if (!(await showAndConfirm(c, `Resume ${c.target.ref} in namespace ${c.target.namespace}:`, `Resume reconciliation of ${c.target.ref}?`, io))) return;
     await applyPause(kube, c, 'resume', undefined);

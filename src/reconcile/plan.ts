@@ -578,8 +578,26 @@ class ClusterPlanner {
     const masters = this.projectedMasters();
     if (masters.length === 0) return;
     this.adoptOrphans(masters);
+    this.relinkStale(masters);
     if (this.has('master-without-replica')) this.fillNeedy(masters);
     this.spreadReplicas(masters, 'replicas');
+  }
+
+  /**
+   * A replica whose master came back on a new IP keeps replicating the old address, link down, until something
+   * tells it (Redis re-points it only if gossip from that master reaches it). CLUSTER REPLICATE of the same
+   * master makes it reconnect to the address its cluster view now has.
+   */
+  private relinkStale(masters: Member[]): void {
+    if (!this.has('replica-link-down')) return;
+    for (const r of this.pic.members) {
+      const rep = r.fact.replication;
+      if (this.moved.has(r.pod) || rep?.role !== 'replica' || rep.masterLinkStatus !== 'down' || rep.masterSyncInProgress) continue;
+      const master = masters.find((m) => m.id === r.self.masterId);
+      const known = master ? r.view.find((e) => e.id === master.id) : undefined;
+      if (!master || !known || rep.masterHost === master.ip || known.ip !== master.ip) continue;
+      this.replicate('replicas', 'replica-link-down', r, master);
+    }
   }
 
   private adoptOrphans(masters: Member[]): void {

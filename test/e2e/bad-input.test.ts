@@ -124,6 +124,31 @@ describe('bad input: one clear sentence, the right exit code, nothing changed', 
   });
 });
 
+describe('RBAC: the read-only role of deploy/rbac', () => {
+  test('status works with it; pause and heal name the permission they lack before changing anything', async () => {
+    assert.equal((await sb.sandbox(['user', '--name', 'viewer'])).code, 0);
+    const role = await sb.kubectl(['apply', '-f', join(process.cwd(), 'deploy', 'rbac', 'status.yaml')]);
+    assert.equal(role.code, 0, role.stderr);
+    const names = role.stdout.match(/clusterrole\.rbac\.authorization\.k8s\.io\/(\S+)/g)?.map((x) => x.split('/')[1]) ?? [];
+    assert.ok(names.length > 0, role.stdout);
+    for (const name of names) {
+      const b = await sb.kubectl(['create', 'clusterrolebinding', `viewer-${name}`, `--clusterrole=${name}`, '--user=viewer']);
+      assert.equal(b.code, 0, b.stderr);
+    }
+    const status = await sb.cli(['status', '-n', 'redis', '-o', 'json'], { context: 'viewer@east' });
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal((JSON.parse(status.stdout) as { items: unknown[] }).items.length, 3);
+    const before = await fingerprint();
+    const pause = await sb.cli(['pause', 'rediscluster/orders', '-n', 'redis', '--reason', 'x', '--yes'], { context: 'viewer@east' });
+    assert.equal(pause.code, 1, pause.stdout + pause.stderr);
+    assert.match(pause.stderr, /you may not patch redisclusters\.redis\.redis\.opstreelabs\.in "orders" in namespace "redis"/);
+    const heal = await sb.cli(['heal', 'sts/cache', '-n', 'redis', '--yes'], { context: 'viewer@east' });
+    assert.equal(heal.code, 1, heal.stdout + heal.stderr);
+    assert.match(heal.stderr, /you may not patch pods in namespace "redis"/);
+    assert.equal(await fingerprint(), before, 'nothing changed');
+  });
+});
+
 describe('secrets', () => {
   test('no password in any output (with -v) or on any command line while commands run', async () => {
     const seen: string[] = [];

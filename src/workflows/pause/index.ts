@@ -3,6 +3,7 @@
 // concurrent edit gives a clear conflict, never a lost update), then the operator scale when that is the
 // mechanism, then an Event on the object so `kubectl describe` shows who paused it and why.
 import type { KubeClient } from '../../kube/client.js';
+import { requirePermissions, type Permission } from '../../kube/access.js';
 import { recordEvent } from '../../kube/events.js';
 import { patchObject } from '../../kube/patch.js';
 import type { ResourceRef } from '../../kube/types.js';
@@ -77,6 +78,23 @@ export async function prepareResume(kube: KubeClient, spec: string, namespace: s
 export function patchOf(c: PauseContext): Record<string, unknown> {
   const p = annotationPatch(c.plan?.changes ?? []);
   return { metadata: { ...p.metadata, resourceVersion: c.target.object.metadata.resourceVersion } };
+}
+
+/** What applying needs, asked of the API server before anything changes (SelfSubjectAccessReview). */
+export function permissionsFor(c: PauseContext): Permission[] {
+  const t = c.target;
+  const out: Permission[] = [];
+  if ((c.plan?.changes.length ?? 0) > 0) out.push({ verb: 'patch', group: t.resource.group, resource: t.resource.plural, namespace: t.namespace, name: t.name });
+  const scale = c.plan?.operatorScale;
+  if (scale) {
+    const [ns, name] = scale.deployment.split('/');
+    out.push({ verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'scale', namespace: ns, name });
+  }
+  return out;
+}
+
+export async function checkPermissions(kube: KubeClient, c: PauseContext): Promise<void> {
+  await requirePermissions(kube, permissionsFor(c));
 }
 
 /** Apply: the annotations first (the record of the pause), then the operator scale, then the Event. */
