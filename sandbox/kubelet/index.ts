@@ -93,7 +93,13 @@ class Kubelet {
     this.unwatch = this.ctx.store.watch('pods', undefined, undefined, (e) => {
       if (obj(e.object.spec).nodeName === this.node || this.workers.has(e.object.metadata.uid ?? '')) this.kick();
     });
-    this.resync = setInterval(() => this.kick(), 2000);
+    let ticks = 0;
+    this.resync = setInterval(() => {
+      this.kick();
+      // the status manager's periodic sync, as the real kubelet's: put back pod status someone else changed (the
+      // node lifecycle controller marks pods NotReady when a heartbeat is late); writes only what differs
+      if (++ticks % 3 === 0) for (const w of this.workers.values()) w.dirty();
+    }, 2000);
     this.kick();
   }
 
