@@ -148,7 +148,11 @@ export class ContainerRunner {
       rootfs: w.rootfs,
       runDir,
       restart,
-      resolve: (name) => (name === 'localhost' || name === '127.0.0.1' || name === w.name ? w.podIP : resolveName(w.host.ctx.store, w.ns, name)),
+      // the pod's own names (its hostname, and hostname.subdomain... through its headless Service) are itself,
+      // also before its IP reaches the store
+      resolve: (name) => (name === 'localhost' || name === '127.0.0.1' || name === w.name || isOwnFqdn(name, w.name, String((podObj.spec as { subdomain?: string } | undefined)?.subdomain ?? ''))
+        ? w.podIP
+        : resolveName(w.host.ctx.store, w.ns, name)),
       log: (m) => w.host.ctx.log(`${w.ns}/${w.name}/${this.spec.name}: ${m}`),
     });
     this.plan = plan;
@@ -580,4 +584,10 @@ export class PodWorker {
     this.dirtyTimer = undefined;
     rmSync(this.podDir, { recursive: true, force: true });
   }
+}
+
+/** `<pod>.<subdomain>`, optionally followed by the namespace and cluster suffix. */
+function isOwnFqdn(name: string, pod: string, subdomain: string): boolean {
+  const [host, sub] = name.toLowerCase().replace(/\.$/, '').split('.');
+  return subdomain !== '' && host === pod && sub === subdomain;
 }

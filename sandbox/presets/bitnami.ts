@@ -3,7 +3,7 @@
 // `bootstrapBitnamiCluster` does once the pods answer.
 import type { ClusterContext } from '../core/context.js';
 import type { KObject } from '../core/store.js';
-import { ensureObject, formCluster, isFresh, podIP, podsOf, type Endpoint } from '../operators/kit.js';
+import { ensureObject, formCluster, isFresh, podIP, podsOf, redisCall, redisText, setPodLabel, type Endpoint } from '../operators/kit.js';
 
 export function bitnamiClusterObjects(ns: string, name: string, password: string, nodes = 6): KObject[] {
   const selector = { 'app.kubernetes.io/name': 'redis-cluster', 'app.kubernetes.io/instance': name };
@@ -70,4 +70,75 @@ export function applyObjects(ctx: ClusterContext, objects: KObject[]): void {
     if (!key) throw new Error(`preset: no store key for kind ${o.kind}`);
     ensureObject(ctx, key, o, undefined);
   }
+}
+
+/**
+ * The Bitnami redis chart with sentinel (23.x): StatefulSet <name>-node, a redis and a sentinel container per pod,
+ * masterSet mymaster, secret key redis-password. The chart's start scripts ask the sentinels for the master and
+ * otherwise make node-0 the master; here every pod starts as a master and `bootstrapBitnamiSentinel` does what the
+ * scripts do on first start (the others replicate node-0). A pod that restarts comes back as a master, which is
+ * the split brain users report after reboots (bitnami/charts#17047): heal fixes it.
+ */
+export function bitnamiSentinelObjects(ns: string, name: string, password: string, nodes = 3): KObject[] {
+  const selector = { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': name, 'app.kubernetes.io/component': 'node' };
+  const labels = { ...selector, 'app.kubernetes.io/managed-by': 'Helm', 'helm.sh/chart': 'redis-23.1.1' };
+  const secretEnv = (envName: string) => ({ name: envName, valueFrom: { secretKeyRef: { name, key: 'redis-password' } } });
+  return [
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns, labels }, type: 'Opaque', data: { 'redis-password': Buffer.from(password).toString('base64') } },
+    {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: `${name}-headless`, namespace: ns, labels },
+      spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector, ports: [{ name: 'tcp-redis', port: 6379 }, { name: 'tcp-sentinel', port: 26379 }] },
+    },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns, labels }, spec: { type: 'ClusterIP', selector, ports: [{ name: 'tcp-redis', port: 6379 }, { name: 'tcp-sentinel', port: 26379 }] } },
+    { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name, namespace: ns, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
+    {
+      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: `${name}-node`, namespace: ns, labels },
+      spec: {
+        replicas: nodes,
+        serviceName: `${name}-headless`,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [
+              {
+                name: 'redis', image: 'docker.io/bitnami/redis:7.0.15-debian-12-r0',
+                env: [{ name: 'REDIS_REPLICATION_MODE', value: 'master' }, secretEnv('REDIS_PASSWORD'), secretEnv('REDIS_MASTER_PASSWORD'), { name: 'REDIS_PORT', value: '6379' }],
+                ports: [{ name: 'redis', containerPort: 6379 }],
+                volumeMounts: [{ name: 'redis-data', mountPath: '/data' }],
+              },
+              {
+                name: 'sentinel', image: 'docker.io/bitnami/redis-sentinel:7.0.15-debian-12-r0',
+                env: [
+                  { name: 'REDIS_MASTER_HOST', value: `${name}-node-0.${name}-headless.${ns}.svc.cluster.local` },
+                  { name: 'REDIS_MASTER_SET', value: 'mymaster' },
+                  { name: 'REDIS_SENTINEL_QUORUM', value: '2' },
+                  { name: 'REDIS_SENTINEL_DOWN_AFTER_MILLISECONDS', value: '5000' },
+                  { name: 'REDIS_SENTINEL_FAILOVER_TIMEOUT', value: '10000' },
+                  secretEnv('REDIS_MASTER_PASSWORD'),
+                ],
+                ports: [{ name: 'redis-sentinel', containerPort: 26379 }],
+              },
+            ],
+          },
+        },
+        volumeClaimTemplates: [{ metadata: { name: 'redis-data', labels: selector }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+      },
+    },
+  ];
+}
+
+/** What the chart's start scripts do on a first start: node-0 is the master, the others replicate it; isMaster labels. */
+export async function bootstrapBitnamiSentinel(ctx: ClusterContext, ns: string, name: string, password: string): Promise<void> {
+  const pods = podsOf(ctx, ns, `app.kubernetes.io/name=redis,app.kubernetes.io/instance=${name}`);
+  const master = pods.find((p) => p.metadata.name === `${name}-node-0`);
+  const masterIp = master ? podIP(master) : undefined;
+  if (!master || !masterIp) throw new Error(`${name}-node-0 has no IP yet`);
+  for (const p of pods) {
+    const ip = podIP(p);
+    if (!ip || p === master) continue;
+    const role = await redisText({ ip, port: 6379, password }, ['ROLE']);
+    if (role.startsWith('master')) await redisCall({ ip, port: 6379, password }, ['REPLICAOF', masterIp, 6379]);
+  }
+  for (const p of pods) setPodLabel(ctx, p, 'isMaster', p === master ? 'true' : 'false');
 }

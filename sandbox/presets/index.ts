@@ -10,7 +10,8 @@ import { CRD_KEY, ensureObject, installCrd, podIP, podsOf, redisCall, redisText,
 import { OT_DEPLOYMENT, OT_GROUP, OT_NAMESPACE, otApiVersions, otCrds } from '../operators/ot.js';
 import { FRESHWORKS_GROUP_LABEL, RF_KEY, rfCrd, SPOTAHOME_DEPLOYMENT, SPOTAHOME_NAMESPACE } from '../operators/spotahome.js';
 import { DRC_KEY, drcCrd, UCLOUD_DEPLOYMENT, UCLOUD_NAMESPACE } from '../operators/ucloud.js';
-import { applyObjects, bootstrapBitnamiCluster, bitnamiClusterObjects } from './bitnami.js';
+import { applyObjects, bootstrapBitnamiCluster, bootstrapBitnamiSentinel, bitnamiClusterObjects, bitnamiSentinelObjects } from './bitnami.js';
+import { isPodReady } from '../controllers/util.js';
 
 export const OT_IMAGE = 'quay.io/opstree/redis-operator:v0.21.0';
 export const OT_OLD_IMAGE = 'quay.io/opstree/redis-operator:v0.18.0';
@@ -24,7 +25,8 @@ type Workload =
   | { kind: 'ot-replication'; name: string; sentinel?: string }
   | { kind: 'rf'; name: string; group?: string }
   | { kind: 'drc'; name: string }
-  | { kind: 'bitnami-cluster'; name: string };
+  | { kind: 'bitnami-cluster'; name: string }
+  | { kind: 'bitnami-sentinel'; name: string };
 
 interface Preset {
   namespace: string;
@@ -45,6 +47,7 @@ const PRESETS: Record<string, Preset> = {
   freshworks: { namespace: 'redis', operators: { spotahome: FRESHWORKS_IMAGE }, workloads: [{ kind: 'rf', name: 'sessions', group: FRESHWORKS_GROUP }] },
   ucloud: { namespace: 'redis', operators: { ucloud: UCLOUD_IMAGE }, workloads: [{ kind: 'drc', name: 'ledger' }] },
   'bitnami-cluster': { namespace: 'redis', operators: {}, workloads: [{ kind: 'bitnami-cluster', name: 'cache' }] },
+  'bitnami-sentinel': { namespace: 'redis', operators: {}, workloads: [{ kind: 'bitnami-sentinel', name: 'queue' }] },
 };
 
 export const PRESET_NAMES = ['none', ...Object.keys(PRESETS)];
@@ -145,6 +148,9 @@ function createWorkload(ctx: ClusterContext, ns: string, w: Workload, otApi: str
       return;
     case 'bitnami-cluster':
       applyObjects(ctx, bitnamiClusterObjects(ns, w.name, pw));
+      return;
+    case 'bitnami-sentinel':
+      applyObjects(ctx, bitnamiSentinelObjects(ns, w.name, pw));
   }
 }
 
@@ -169,6 +175,10 @@ function shapeOf(ns: string, w: Workload): Shape {
       return { selector: `redis.kun/name=${w.name}`, pods: 6, secret: { name: `${w.name}-auth`, key: 'password' }, mode: 'cluster' };
     case 'bitnami-cluster':
       return { selector: `app.kubernetes.io/name=redis-cluster,app.kubernetes.io/instance=${w.name}`, pods: 6, secret: { name: w.name, key: 'redis-password' }, mode: 'cluster' };
+    case 'bitnami-sentinel': {
+      const selector = `app.kubernetes.io/name=redis,app.kubernetes.io/instance=${w.name}`;
+      return { selector, pods: 3, secret: { name: w.name, key: 'redis-password' }, mode: 'sentinel', sentinelSelector: selector, masterName: 'mymaster' };
+    }
   }
   void ns;
 }
@@ -241,6 +251,13 @@ export async function applyPreset(name: string, clusters: ClusterContext[]): Pro
       await until(`${w.name}'s pods to answer`, timeoutMs, () => podsOf(first, preset.namespace, s.selector).filter((p) => podIP(p)).length === s.pods);
       await until(`${w.name} to be bootstrapped`, timeoutMs, async () => {
         await bootstrapBitnamiCluster(first, preset.namespace, w.name, secretValue(first, preset.namespace, s.secret.name, s.secret.key) ?? '');
+        return true;
+      }, 500);
+    }
+    if (w.kind === 'bitnami-sentinel') {
+      await until(`${w.name}'s pods to answer`, timeoutMs, () => podsOf(first, preset.namespace, s.selector).filter((p) => podIP(p) && isPodReady(p)).length === s.pods);
+      await until(`${w.name} to be bootstrapped`, timeoutMs, async () => {
+        await bootstrapBitnamiSentinel(first, preset.namespace, w.name, secretValue(first, preset.namespace, s.secret.name, s.secret.key) ?? '');
         return true;
       }, 500);
     }

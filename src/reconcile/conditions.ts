@@ -84,7 +84,9 @@ export function holds(o: Observed, c: Condition): boolean {
     case 'sentinelKnowsOnly': {
       const s = o.sentinels.find((x) => x.pod === c.pod);
       if (!s?.reachable) return false;
-      return s.knownReplicas.every((a) => c.addresses.includes(a));
+      // and no sentinel it remembers is gone (a sentinel restarted on a new IP leaves its old address behind)
+      const live = new Set(o.pods.map((p) => p.ip).filter(Boolean));
+      return s.knownReplicas.every((a) => c.addresses.includes(a)) && s.knownSentinels.every((a) => live.has(a.slice(0, a.lastIndexOf(':'))));
     }
     case 'podLabel': {
       const p = o.pods.find((x) => x.name === c.pod);
@@ -116,7 +118,7 @@ export function describeCondition(c: Condition): string {
     case 'nodeNotKnown': return `${c.observerPod} no longer knows ${c.nodeId.slice(0, 8)}`;
     case 'uniqueConfigEpoch': return `${c.pod} has a config epoch of its own`;
     case 'sentinelMaster': return `sentinel ${c.pod} names ${c.address} master`;
-    case 'sentinelKnowsOnly': return `sentinel ${c.pod} knows only live replicas`;
+    case 'sentinelKnowsOnly': return `sentinel ${c.pod} knows only live replicas and sentinels`;
     case 'podLabel': return `pod ${c.pod} has ${c.key}=${c.value}`;
     case 'podGone': return `pod ${c.pod} was re-created`;
     case 'annotation': return `${c.object} has ${c.key}=${c.value ?? '(none)'}`;

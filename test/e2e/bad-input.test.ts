@@ -137,7 +137,7 @@ describe('RBAC: the read-only role of deploy/rbac', () => {
     }
     const status = await sb.cli(['status', '-n', 'redis', '-o', 'json'], { context: 'viewer@east' });
     assert.equal(status.code, 0, status.stderr);
-    assert.equal((JSON.parse(status.stdout) as { items: unknown[] }).items.length, 3);
+    assert.equal((JSON.parse(status.stdout) as { items: unknown[] }).items.length, 4, 'the demo three and the paused RedisCluster cache');
     const before = await fingerprint();
     const pause = await sb.cli(['pause', 'rediscluster/orders', '-n', 'redis', '--reason', 'x', '--yes'], { context: 'viewer@east' });
     assert.equal(pause.code, 1, pause.stdout + pause.stderr);

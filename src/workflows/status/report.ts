@@ -152,7 +152,7 @@ export function buildReport(o: Observed, findings: Finding[]): TargetReport {
     operator: { present: o.operator.present, running: o.operator.running, version: o.operator.version, deployment: o.operator.deployment },
     masters: redisPods.filter((p) => p.role === 'master').length,
     replicas: redisPods.filter((p) => p.role === 'replica').length,
-    sentinels: pods.filter((p) => p.component === 'sentinel').length,
+    sentinels: o.sentinels.length,
     readyPods: pods.filter((p) => p.ready).length,
     pods: pods.length,
     slotsCovered: slotsCovered(o),
