@@ -333,3 +333,118 @@ describe('heal: Bitnami redis with sentinel', () => {
     assert.equal(Number((await rcli(master, ['DBSIZE'])).stdout.trim()), keys, 'no key lost');
   });
 });
+
+describe('heal: --dry-run and more faults', () => {
+  /** Every node's CLUSTER NODES without the ping/pong times and link state, which move on their own. */
+  async function views(target: 'orders' | 'cache'): Promise<string[]> {
+    const out: string[] = [];
+    for (const p of await podIps(SELECTOR[target])) {
+      const text = (await cli(target, p.ip, ['CLUSTER', 'NODES'])).stdout;
+      out.push(text.trim().split('\n').map((l) => {
+        const w = l.trim().split(' ');
+        return [w[0], w[1], w[2], w[3], w[6], ...w.slice(8)].join(' ');
+      }).sort().join('\n'));
+    }
+    return out;
+  }
+
+  test('--dry-run changes nothing: every node\'s CLUSTER NODES is the same before and after', async () => {
+    const to = await myId('cache', 'cache-1');
+    const owner = await ownerOf('cache', 300);
+    assert.equal((await cli('cache', owner, ['CLUSTER', 'SETSLOT', '300', 'MIGRATING', to])).stdout.trim(), 'OK');
+    const before = await views('cache');
+    const dry = await sb.cli(['heal', 'sts/cache', '-n', 'redis', '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /SETSLOT|setSlot/i);
+    assert.deepEqual(await views('cache'), before);
+    const r = await healIt('cache');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.ok((await clusterCheck('cache')).ok);
+  });
+
+  test('sentinels pointing at different masters: the odd one is made to monitor the real master', async () => {
+    const sentinels = await podIps('app.kubernetes.io/component=sentinel,app.kubernetes.io/name=sessions');
+    const redis = await podIps(SELECTOR.sessions);
+    let master = '';
+    for (const p of redis) if ((await cli('sessions', p.ip, ['ROLE'])).stdout.startsWith('master')) master = p.ip;
+    const replica = redis.find((p) => p.ip !== master);
+    assert.ok(master && replica);
+    const s = sentinels[0];
+    assert.equal((await run('redis-cli', ['-h', s.ip, '-p', '26379', 'SENTINEL', 'REMOVE', 'mymaster'])).stdout.trim(), 'OK');
+    assert.equal((await run('redis-cli', ['-h', s.ip, '-p', '26379', 'SENTINEL', 'MONITOR', 'mymaster', replica.ip, '6379', '2'])).stdout.trim(), 'OK');
+    const st = await sb.cli(['status', 'rf/sessions', '-n', 'redis']);
+    assert.match(st.stdout, /sentinels-disagree|sentinel-unknown-master|replica/);
+    const r = await healIt('sessions');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    for (const x of sentinels) {
+      const addr = (await run('redis-cli', ['-h', x.ip, '-p', '26379', 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster'])).stdout.split('\n')[0];
+      assert.equal(addr, master, `sentinel ${x.name} monitors the master`);
+    }
+  });
+});
+
+describe('heal: ucloud DistributedRedisCluster', () => {
+  let uc: TestSandbox;
+  let password = '';
+  before(async () => {
+    uc = await startSandbox({ preset: 'ucloud' });
+    const r = await uc.kubectl(['get', 'secret', '-n', 'redis', 'ledger-auth', '-o', 'jsonpath={.data.password}']);
+    password = Buffer.from(r.stdout, 'base64').toString();
+    // ucloud has no pause key: stop the operator itself so it does not fight the faults
+    const p = await uc.cli(['pause', 'drc/ledger', '-n', 'redis', '--reason', 'heal tests', '--operator-scale-down', '--yes']);
+    assert.equal(p.code, 0, p.stderr);
+  }, { timeout: 300_000 });
+  after(async () => {
+    await uc?.down();
+  });
+
+  const rcli = (ip: string, args: string[]) => run('redis-cli', ['-h', ip, '-p', '6379', '--no-auth-warning', ...args], { env: { ...process.env, REDISCLI_AUTH: password }, timeoutMs: 20_000 });
+  async function ips(): Promise<string[]> {
+    const r = await uc.kubectl(['get', 'pods', '-n', 'redis', '-l', 'redis.kun/name=ledger', '-o', 'jsonpath={.items[*].status.podIP}']);
+    return r.stdout.trim().split(' ').filter(Boolean);
+  }
+  async function check(): Promise<{ ok: boolean; text: string }> {
+    const [first] = await ips();
+    const r = await rcli(first, ['--cluster', 'check', `${first}:6379`]);
+    const text = r.stdout + r.stderr;
+    return { ok: r.code === 0 && !/\[ERR\]|\[WARNING\]/.test(text) && /All 16384 slots covered/.test(text), text };
+  }
+  async function keys(): Promise<number> {
+    let n = 0;
+    for (const ip of await ips()) if ((await rcli(ip, ['ROLE'])).stdout.startsWith('master')) n += Number((await rcli(ip, ['DBSIZE'])).stdout.trim());
+    return n;
+  }
+
+  test('a slot left importing and a pod restarted on a new IP: healed, check OK, no key lost', async () => {
+    const before = await keys();
+    assert.ok(before >= 300);
+    const all = await ips();
+    let owner = '';
+    for (const ip of all) {
+      const mine = (await rcli(ip, ['CLUSTER', 'NODES'])).stdout.split('\n').find((l) => l.includes('myself'));
+      if (mine?.includes('master') && / 0-/.test(` ${mine.split(' ').slice(8).join(' ')}`)) owner = ip;
+    }
+    assert.ok(owner, 'the owner of slot 0');
+    const ownerId = (await rcli(owner, ['CLUSTER', 'MYID'])).stdout.trim();
+    let importer = '';
+    for (const ip of all) if (ip !== owner && (await rcli(ip, ['ROLE'])).stdout.startsWith('master')) importer = importer || ip;
+    assert.ok(importer, 'another master');
+    assert.equal((await rcli(importer, ['CLUSTER', 'SETSLOT', '0', 'IMPORTING', ownerId])).stdout.trim(), 'OK');
+    assert.equal((await uc.kubectl(['delete', 'pod', '-n', 'redis', 'drc-ledger-1-1'])).code, 0);
+    for (let i = 0; i < 120; i++) {
+      const r = await uc.kubectl(['get', 'pods', '-n', 'redis', '-l', 'redis.kun/name=ledger', '-o', 'jsonpath={range .items[*]}{.metadata.deletionTimestamp}/{.status.conditions[?(@.type=="Ready")].status} {end}']);
+      const st = r.stdout.trim().split(/\s+/);
+      if (st.length === 6 && st.every((x) => x === '/True')) break;
+      await sleep(500);
+    }
+    const r = await uc.cli(['heal', 'drc/ledger', '-n', 'redis', '--yes', '--step-timeout', '90s'], { timeoutMs: 300_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    let after = await check();
+    for (let i = 0; i < 20 && !after.ok; i++) {
+      await sleep(500);
+      after = await check();
+    }
+    assert.ok(after.ok, after.text);
+    assert.equal(await keys(), before, 'no key lost');
+  });
+});
