@@ -303,6 +303,17 @@ describe('heal: Bitnami redis with sentinel', () => {
     return r.stdout.trim().split('\n').filter((l) => l.endsWith('True')).map((l) => ({ name: l.split(' ')[0], ip: l.split(' ')[1] }));
   }
 
+  test('status reports for every pod the role redis-cli ROLE gives, and the three sentinels', async () => {
+    const st = await bn.cli(['status', 'sts/queue-node', '-n', 'redis', '-o', 'json']);
+    assert.equal(st.code, 0, st.stderr);
+    const item = (JSON.parse(st.stdout) as { items: Array<{ sentinels: number; podReports: Array<{ ip: string; role: string }> }> }).items[0];
+    assert.equal(item.sentinels, 3);
+    for (const p of item.podReports) {
+      const role = (await rcli(p.ip, ['ROLE'])).stdout.split('\n')[0];
+      assert.equal(p.role, role === 'slave' ? 'replica' : role);
+    }
+  });
+
   test('a pod restarted after a reboot comes back as a second master (bitnami/charts#17047); heal demotes it, resets the sentinels, loses no key', async () => {
     const before = await pods();
     const sentinelsSay = async () => new Set(await Promise.all((await pods()).map(async (p) => (await rcli(p.ip, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster'], 26379)).stdout.split('\n')[0])));
@@ -414,6 +425,17 @@ describe('heal: ucloud DistributedRedisCluster', () => {
     for (const ip of await ips()) if ((await rcli(ip, ['ROLE'])).stdout.startsWith('master')) n += Number((await rcli(ip, ['DBSIZE'])).stdout.trim());
     return n;
   }
+
+  test('status reports for every pod the role redis-cli ROLE gives', async () => {
+    const st = await uc.cli(['status', 'drc/ledger', '-n', 'redis', '-o', 'json']);
+    assert.equal(st.code, 0, st.stderr);
+    const pods = (JSON.parse(st.stdout) as { items: Array<{ podReports: Array<{ ip: string; role: string }> }> }).items[0].podReports;
+    assert.equal(pods.length, 6);
+    for (const p of pods) {
+      const role = (await rcli(p.ip, ['ROLE'])).stdout.split('\n')[0];
+      assert.equal(p.role, role === 'slave' ? 'replica' : role);
+    }
+  });
 
   test('a slot left importing and a pod restarted on a new IP: healed, check OK, no key lost', async () => {
     const before = await keys();
