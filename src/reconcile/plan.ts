@@ -235,7 +235,10 @@ class ClusterPlanner {
     for (const s of slots) this.owner[s] = heirs[0]?.id;
     const heir = heirs[0];
     if (!heir) return;
-    const first = toRanges(slots)[0];
+    // TAKEOVER claims what the heir's own view says its master served, which a stale view may make differ from
+    // the merged picture: the postcondition follows the heir's view
+    const own = heir.view.find((e) => e.id === id)?.slots ?? [];
+    const first = own.length > 0 ? own[0] : toRanges(slots)[0];
     this.emit('adopt', {
       ...common({
         pod: heir.pod, why: 'unknown-node', description: `CLUSTER FAILOVER TAKEOVER on ${heir.pod}: it takes the ${slots.length} slots of its gone master ${short(id)}`,
