@@ -1,9 +1,9 @@
 // A coordination.k8s.io/v1 Lease as a lock between kubectl-redis runs (and people): acquire, renew on an interval,
 // release. Another holder's lease is taken only once it has expired: renewTime + leaseDurationSeconds < now.
 // client-node hands renewTime back as a string whatever its type says, so everything here reads strings or Dates.
-import { hostname, userInfo } from 'node:os';
 import { KubeError, RefusedError } from '../errors.js';
 import type { KubeClient } from './client.js';
+import { localIdentity } from '../util/identity.js';
 
 export interface LeaseSpec {
   holderIdentity?: string | null;
@@ -43,13 +43,7 @@ export function leaseExpired(spec: LeaseSpec | undefined, nowMs: number): boolea
 
 /** `user@host/pid`: who holds a lease, readable by a person running kubectl get lease. */
 export function defaultHolderIdentity(): string {
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry (a container running as a bare uid)
-  }
-  return `kubectl-redis:${user}@${hostname()}/${process.pid}`;
+  return `kubectl-redis:${localIdentity()}/${process.pid}`;
 }
 
 /** MicroTime as the API prints it: RFC 3339 with microseconds. */

@@ -1,13 +1,14 @@
 // The I/O half of observe: read a target's pods from Kubernetes and every Redis / sentinel's own view,
 // concurrently with a bounded pool and a per-node timeout. An unreachable node is recorded, never thrown.
 // Knows nothing of operators: what to read comes in a CollectSpec that the target adapter fills in.
-import type { KubeObject, KubeReader, ResourceRef } from '../kube/types.js';
+import type { KubeObject, KubeReader } from '../kube/types.js';
 import type { ClusterNodeEntry, PodDialer, ReplicationInfo, SentinelRecord } from '../redis/types.js';
 import { parseMemoryInfo, parseReplicationInfo, totalKeys, type ClusterInfo } from '../redis/info.js';
 import { connectPod, type RedisNode, type RedisTls } from '../redis/connect.js';
 import { mapPool } from '../util/pool.js';
+import { RES } from '../kube/resources.js';
 
-export const PODS: ResourceRef = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
+export const PODS = RES.pods;
 
 export interface CollectSpec {
   namespace: string;

@@ -1,12 +1,13 @@
 // observe = collect (I/O) + build (pure): a target's Kubernetes objects and every Redis node's own view, as the
 // plain Observed data that diagnose and plan decide on.
-import type { KubeObject, KubeReader, ResourceRef } from '../kube/types.js';
+import type { KubeObject, KubeReader } from '../kube/types.js';
 import type { PodDialer } from '../redis/types.js';
 import { collect, type Collected, type CollectSpec, type PodObservation } from './collect.js';
 import type { ClusterInfoFact, Observed, OperatorFact, PauseFact, PdbFact, PodFact, RedisNodeFact, SentinelFact, TargetFact } from './types.js';
 import { matchesLabelSelector, type LabelSelector } from '../kube/selector.js';
+import { RES } from '../kube/resources.js';
 
-export const PDBS: ResourceRef = { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', namespaced: true };
+export const PDBS = RES.pdbs;
 
 /** What observe needs to know of a target; the target adapters fill it in (see src/targets). */
 export interface ObserveInput {

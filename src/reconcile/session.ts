@@ -1,14 +1,14 @@
 // One way every command reaches a target: its context (operator, pause mechanism, password), observe bound to it,
 // and Redis connections by pod (port-forward by default, pod IPs with --direct), all closed by close().
 import type { KubeClient } from '../kube/client.js';
-import type { ResourceRef } from '../kube/types.js';
 import { connectPod, directDialer, type RedisNode } from '../redis/connect.js';
 import type { PodDialer } from '../redis/types.js';
 import { targetContext, type Target, type TargetContext } from '../targets/index.js';
 import { observe } from './observe.js';
 import type { Observed } from './types.js';
+import { RES } from '../kube/resources.js';
 
-const PODS: ResourceRef = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
+const PODS = RES.pods;
 
 export interface SessionOptions {
   direct: boolean;

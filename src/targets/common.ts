@@ -1,10 +1,11 @@
 // Pieces every adapter uses: resource refs, our audit annotation keys, version comparison, operator detection.
-import type { KubeObject, KubeReader, ResourceRef } from '../kube/types.js';
+import type { KubeObject, KubeReader } from '../kube/types.js';
 import type { AuditKeys } from '../reconcile/pause.js';
 import type { OperatorInfo, TargetAdapter } from './types.js';
+import { RES } from '../kube/resources.js';
 
-export const STATEFULSETS: ResourceRef = { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', namespaced: true };
-export const DEPLOYMENTS: ResourceRef = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true };
+export const STATEFULSETS = RES.statefulsets;
+export const DEPLOYMENTS = RES.deployments;
 
 /** Our own annotations on a paused object: who paused it, when, why, until when, and an operator's old replicas. */
 export const AUDIT_KEYS: AuditKeys = {

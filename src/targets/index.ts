@@ -1,7 +1,7 @@
 // Every adapter, and the two ways commands find targets: all of them in a scope (status), or one named the way
 // kubectl names things (`rediscluster/orders`, `rf/sessions`, `sts/cache`, or a bare name when unambiguous).
 import { KubeError, NotFoundError, UsageError } from '../errors.js';
-import type { KubeReader, ResourceRef } from '../kube/types.js';
+import type { KubeReader } from '../kube/types.js';
 import type { CollectSpec } from '../reconcile/collect.js';
 import type { ObserveInput } from '../reconcile/observe.js';
 import { pauseState, type PauseMechanism } from '../reconcile/pause.js';
@@ -12,13 +12,14 @@ import { otRedisCluster, otRedisReplication, otRedisSentinel } from './ot.js';
 import { FRESHWORKS_IMAGES, spotahomeFailover } from './spotahome.js';
 import type { OperatorInfo, Target, TargetAdapter } from './types.js';
 import { ucloudDrc } from './ucloud.js';
+import { RES } from '../kube/resources.js';
 
 export type { Target, TargetAdapter, OperatorInfo } from './types.js';
 export { AUDIT_KEYS } from './common.js';
 
 export const ADAPTERS: TargetAdapter[] = [otRedisCluster, otRedisReplication, otRedisSentinel, spotahomeFailover, ucloudDrc, bitnamiCluster, bitnamiSentinel];
 
-const SECRETS: ResourceRef = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
+const SECRETS = RES.secrets;
 
 export function adapterOf(target: Target): TargetAdapter {
   const system = target.system === 'freshworks' ? 'spotahome' : target.system;

@@ -6,14 +6,15 @@ import { KubeError, RefusedError, TimeoutError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { evictPod } from '../../kube/eviction.js';
 import { patchObject, jsonPointerSegment } from '../../kube/patch.js';
-import type { KubeObject, ResourceRef } from '../../kube/types.js';
+import type { KubeObject } from '../../kube/types.js';
 import { notYet, waitFor } from '../../kube/wait.js';
 import { mapPool } from '../../util/pool.js';
 import { selectPodsToEvict, type DrainSelection } from './filters.js';
 import { bootId, isCordoned, isNodeReady, NODE_MARK_ANNOTATION, nodeMarkPatch, rebootPod, whyNotOursToReboot, type NodeMark } from './node.js';
+import { RES } from '../../kube/resources.js';
 
-export const NODES: ResourceRef = { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false };
-export const PODS: ResourceRef = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
+export const NODES = RES.nodes;
+export const PODS = RES.pods;
 
 export interface HelperOptions {
   ignoreDaemonSets: boolean;

@@ -3,7 +3,6 @@
 // A refusal (two diverged masters, no --prefer) stops before anything changes.
 import type { KubeClient } from '../../kube/client.js';
 import { patchObject } from '../../kube/patch.js';
-import type { ResourceRef } from '../../kube/types.js';
 import { applyPlan, type ApplyEvent, type ApplyReport, type KubeActions } from '../../reconcile/apply.js';
 import { RedisError } from '../../errors.js';
 import { diagnose } from '../../reconcile/diagnose.js';
@@ -11,9 +10,9 @@ import { authFailure } from '../../reconcile/observe.js';
 import { plan } from '../../reconcile/plan.js';
 import type { TargetSession } from '../../reconcile/session.js';
 import { NON_TOPOLOGY_KINDS, type Action, type Finding, type FindingKind, type Intent, type Observed, type PlanResult, type Unfixed } from '../../reconcile/types.js';
+import { RES } from '../../kube/resources.js';
 
-const PODS: ResourceRef = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
-const DEPLOYMENTS: ResourceRef = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true };
+const { pods: PODS, deployments: DEPLOYMENTS } = RES;
 
 export interface HealOptions {
   only?: FindingKind[];

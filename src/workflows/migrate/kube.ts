@@ -4,21 +4,9 @@
 import type { KubeError } from '../../errors.js';
 import { resourceName, resourcePath, type KubeClient } from '../../kube/client.js';
 import type { KubeObject, ResourceRef } from '../../kube/types.js';
+import { RES } from '../../kube/resources.js';
 
-const core = (plural: string, kind: string, namespaced = true): ResourceRef => ({ group: '', version: 'v1', plural, kind, namespaced });
-
-export const RES = {
-  namespaces: core('namespaces', 'Namespace', false),
-  pods: core('pods', 'Pod'),
-  secrets: core('secrets', 'Secret'),
-  configmaps: core('configmaps', 'ConfigMap'),
-  services: core('services', 'Service'),
-  pvcs: core('persistentvolumeclaims', 'PersistentVolumeClaim'),
-  pvs: core('persistentvolumes', 'PersistentVolume', false),
-  statefulsets: { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', namespaced: true } as ResourceRef,
-  pdbs: { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', namespaced: true } as ResourceRef,
-  storageclasses: { group: 'storage.k8s.io', version: 'v1', plural: 'storageclasses', kind: 'StorageClass', namespaced: false } as ResourceRef,
-};
+export { RES };
 
 /** A created object, remembered in the journal so that --abort deletes exactly what migrate made. */
 export interface CreatedRef {

@@ -6,11 +6,10 @@ import type { KubeClient } from '../../kube/client.js';
 import { requirePermissions, type Permission } from '../../kube/access.js';
 import { recordEvent } from '../../kube/events.js';
 import { patchObject } from '../../kube/patch.js';
-import type { ResourceRef } from '../../kube/types.js';
 import { annotationPatch, planPause, planResume, type PausePlan } from '../../reconcile/pause.js';
 import { AUDIT_KEYS, resolveTarget, targetContext, type Target } from '../../targets/index.js';
+import { RES } from '../../kube/resources.js';
 
-const DEPLOYMENTS: ResourceRef = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true };
 
 export interface PauseContext {
   target: Target;
@@ -105,7 +104,7 @@ export async function applyPause(kube: KubeClient, c: PauseContext, verb: 'pause
   if (plan.changes.length > 0) await patchObject(kube, t.resource, t.namespace, t.name, patchOf(c));
   if (plan.operatorScale) {
     const [ns, name] = plan.operatorScale.deployment.split('/');
-    await patchObject(kube, DEPLOYMENTS, ns, name, { spec: { replicas: plan.operatorScale.to } }, { subresource: 'scale' });
+    await patchObject(kube, RES.deployments, ns, name, { spec: { replicas: plan.operatorScale.to } }, { subresource: 'scale' });
   }
   await recordEvent(kube, {
     apiVersion: t.object.apiVersion ?? `${t.resource.group ? `${t.resource.group}/` : ''}${t.resource.version}`, kind: t.kind, name: t.name, namespace: t.namespace, uid: t.object.metadata.uid,
