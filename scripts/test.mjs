@@ -1,12 +1,16 @@
 // `npm test`: type-check, lint, build (the e2e tests run the built CLI), then every test file through node:test.
 // `npm test -- unit` (or `npm run test:unit`): the unit tests only, without the build.
+// `npm test -- chaos` (or `npm run test:chaos`): build, then only the reliability suite under test/chaos (crash-resume,
+// API and Redis faults during each command); plain `npm test` runs it too, last.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const unitOnly = process.argv.slice(2).includes('unit');
+const args = process.argv.slice(2);
+const unitOnly = args.includes('unit');
+const chaosOnly = args.includes('chaos');
 
 function testFiles(dir) {
   const abs = join(root, dir);
@@ -38,7 +42,11 @@ if (!unitOnly) {
   step('build', process.execPath, [join(root, 'scripts', 'build.mjs')]);
 }
 
-const files = unitOnly ? testFiles('test/unit') : [...testFiles('test/unit'), ...testFiles('test/sandbox'), ...testFiles('test/e2e')];
+const files = unitOnly
+  ? testFiles('test/unit')
+  : chaosOnly
+    ? testFiles('test/chaos')
+    : [...testFiles('test/unit'), ...testFiles('test/sandbox'), ...testFiles('test/e2e'), ...testFiles('test/chaos')];
 if (files.length === 0) {
   console.error('error: no test files found under test/');
   process.exit(1);
