@@ -1,25 +1,27 @@
-// OT-CONTAINER-KIT redis-operator (redis.redis.opstreelabs.in/v1beta2): RedisCluster, RedisReplication and
-// RedisSentinel, with the real object names and labels (operators.md) and the pause semantics of the operator's
-// version, read from its Deployment's image tag: v0.15-v0.19.0 pause on the key's presence ("false" pauses too),
-// later versions only on "true". What it does on reconcile, as the real one: create what is missing and reset
-// replicas/image drift of its StatefulSets, create the follower StatefulSet once the leaders are ready, bootstrap
-// the cluster (redis-cli --cluster create, then add-node --cluster-slave), scale it out (add-node, then rebalance
-// --cluster-use-empty-masters), make followers of a replication group replicate its master, and keep the
-// redis-role labels current. It does NOT repair stale node addresses: a
-// cluster whose pods all restarted with new IPs stays broken until someone heals it (OT#145/#1233/#1782).
+// OT-CONTAINER-KIT redis-operator (redis.redis.opstreelabs.in/v1beta2): Redis (standalone), RedisCluster,
+// RedisReplication and RedisSentinel, with the real object names and labels (operators.md) and the pause semantics
+// of the operator's version, read from its Deployment's image tag: v0.15-v0.19.0 pause on the key's presence
+// ("false" pauses too), later versions only on "true". What it does on reconcile, as the real one: create what is
+// missing and reset replicas/image drift of its StatefulSets, create the follower StatefulSet once the leaders are
+// ready, bootstrap the cluster (redis-cli --cluster create, then add-node --cluster-slave), scale it out (add-node,
+// then rebalance --cluster-use-empty-masters) and in (reshard the removed leaders' slots away, del-node, rebalance,
+// then shrink the StatefulSets), make followers of a replication group replicate its master, and keep the
+// redis-role labels current. It does NOT repair stale node addresses: a cluster whose pods all restarted with new
+// IPs stays broken until someone heals it (OT#145/#1233/#1782).
 import type { ClusterContext } from '../core/context.js';
 import type { KObject } from '../core/store.js';
 import { isPodReady, obj, recordEvent, startLoop, type Loop, type Obj } from '../controllers/util.js';
 import {
-  addMasters, allReady, attachReplica, crd, ensureObject, formCluster, hasOpenSlots, imageTag, isEmptyMaster, isFresh, myId, operatorRunning,
-  podIP, podsOf, redisCall, roleOf, secretValue, setPodLabel, setStatus, versionAtLeast, type Endpoint,
+  addMasters, allReady, attachReplica, clusterNodes, crd, ensureObject, formCluster, hasOpenSlots, imageTag, isEmptyMaster, isFresh, myId, operatorRunning,
+  podIP, podsOf, redisCall, redisCliCluster, roleOf, secretValue, setPodLabel, setStatus, until, versionAtLeast, type Endpoint,
 } from './kit.js';
 
 export const OT_GROUP = 'redis.redis.opstreelabs.in';
 export const OT_NAMESPACE = 'ot-operators';
 export const OT_DEPLOYMENT = 'redis-operator';
-const KEY = { cluster: `redisclusters.${OT_GROUP}`, replication: `redisreplications.${OT_GROUP}`, sentinel: `redissentinels.${OT_GROUP}` };
+const KEY = { standalone: `redis.${OT_GROUP}`, cluster: `redisclusters.${OT_GROUP}`, replication: `redisreplications.${OT_GROUP}`, sentinel: `redissentinels.${OT_GROUP}` };
 export const OT_PAUSE = {
+  standalone: 'redis.opstreelabs.in/skip-reconcile',
   cluster: 'rediscluster.opstreelabs.in/skip-reconcile',
   replication: 'redisreplication.opstreelabs.in/skip-reconcile',
   sentinel: 'redissentinel.opstreelabs.in/skip-reconcile',
@@ -123,7 +125,7 @@ function pdb(ctx: ClusterContext, cr: KObject, name: string, labels: Record<stri
   }, cr);
 }
 
-function redisContainer(spec: OtSpec, name: string, mode: 'cluster' | 'replication'): Obj {
+function redisContainer(spec: OtSpec, name: string, mode: 'cluster' | 'replication' | 'standalone'): Obj {
   return {
     name,
     image: spec.kubernetesConfig?.image ?? 'quay.io/opstree/redis:v7.0.12',
@@ -166,6 +168,11 @@ async function reconcileCluster(ctx: ClusterContext, cr: KObject): Promise<void>
   const pass = password(ctx, cr);
   const leaderLabels = { app: `${n}-leader`, redis_setup_type: 'cluster', role: 'leader', cluster: n };
   const followerLabels = { app: `${n}-follower`, redis_setup_type: 'cluster', role: 'follower', cluster: n };
+  // a scale-down moves the slots off the shards going away and takes their nodes out of the cluster before the
+  // StatefulSets shrink (a failure throws: the StatefulSets keep their pods and the next pass retries)
+  if ([...podsOf(ctx, ns, `app=${n}-leader`), ...podsOf(ctx, ns, `app=${n}-follower`)].some((p) => ordinal(p) >= size)) {
+    await scaleDown(ctx, cr, size, pass);
+  }
   ensureObject(ctx, 'statefulsets.apps', statefulSet(cr, `${n}-leader`, leaderLabels, size, redisContainer(spec, `${n}-leader`, 'cluster'), true, true), cr, ['replicas', 'template']);
   services(ctx, cr, `${n}-leader`, leaderLabels, 6379);
   pdb(ctx, cr, `${n}-leader`, leaderLabels, spec.redisLeader?.pdb);
@@ -212,6 +219,89 @@ async function reconcileCluster(ctx: ClusterContext, cr: KObject): Promise<void>
   status('Ready', 'RedisCluster is ready', followers);
 }
 
+/** How many slots a CLUSTER NODES slot list covers ("0-5460", "5461"; open-slot markers "[..]" are not owned). */
+function slotCount(slots: string[]): number {
+  let total = 0;
+  for (const s of slots) {
+    if (s.startsWith('[')) continue;
+    const [a, b] = s.split('-').map(Number);
+    total += (b ?? a) - a + 1;
+  }
+  return total;
+}
+
+/**
+ * A RedisCluster whose clusterSize shrank, as OT's controller handles it (rediscluster_controller.go, downscale):
+ * for each shard from the highest index down to the new size, make its leader pod the master again if it is a
+ * replica (ClusterFailover), remove the nodes replicating it (RemoveRedisFollowerNodesFromCluster: `redis-cli
+ * --cluster del-node`), move its slots and their keys to a remaining leader (ReshardRedisCluster: `--cluster
+ * reshard --cluster-from <it> --cluster-to <leader-0>`), remove it (del-node); then `--cluster rebalance` spreads
+ * the slots over the remaining masters (RebalanceRedisCluster). The caller then scales the StatefulSets down.
+ */
+async function scaleDown(ctx: ClusterContext, cr: KObject, size: number, pass: string | undefined): Promise<void> {
+  const n = cr.metadata.name;
+  const ns = cr.metadata.namespace ?? 'default';
+  const log = (m: string) => ctx.log(`ot-operator: cluster ${ns}/${n}: ${m}`);
+  const ep = (p: KObject): Endpoint => ({ ip: podIP(p) ?? '', port: 6379, password: pass });
+  const leaders = podsOf(ctx, ns, `app=${n}-leader`).sort((a, b) => ordinal(a) - ordinal(b));
+  const followers = podsOf(ctx, ns, `app=${n}-follower`);
+  const kept = leaders.filter((p) => ordinal(p) < size && isPodReady(p) && podIP(p));
+  if (kept.length === 0) throw new Error('scale-down: no remaining leader answers');
+  const entry = ep(kept[0]);
+  const at = `${entry.ip}:${entry.port}`;
+  const nodeOf = async (p: KObject | undefined) => (p && podIP(p) ? (await clusterNodes(entry)).find((v) => v.addr === `${podIP(p)}:6379` && !v.flags.includes('noaddr')) : undefined);
+  const gone = leaders.filter((p) => ordinal(p) >= size).sort((a, b) => ordinal(b) - ordinal(a));
+  let changed = false;
+  if (await hasOpenSlots(entry)) await redisCliCluster(entry, ['fix', at]);
+  for (const leader of gone) {
+    const i = ordinal(leader);
+    let node = await nodeOf(leader);
+    if (node?.flags.includes('slave')) {
+      // the shard's leader pod is a replica right now: a manual failover makes it the master again (ClusterFailover)
+      log(`scale-down: ${leader.metadata.name} is a replica, failing over to it`);
+      await redisCall(ep(leader), ['CLUSTER', 'FAILOVER']);
+      await until(`${leader.metadata.name} to be a master`, 30_000, async () => !!(await nodeOf(leader))?.flags.includes('master'), 300);
+      node = await nodeOf(leader);
+    }
+    if (!node) continue;
+    const leaderId = node.id;
+    const view = await clusterNodes(entry);
+    const follower = followers.find((f) => ordinal(f) === i);
+    const replicaIds = new Set(view.filter((v) => v.master === leaderId).map((v) => v.id));
+    const fnode = await nodeOf(follower);
+    if (fnode?.flags.includes('slave')) replicaIds.add(fnode.id);
+    for (const id of replicaIds) {
+      log(`scale-down: removing follower ${id.slice(0, 8)} of shard ${i}`);
+      await redisCliCluster(entry, ['del-node', at, id]);
+      changed = true;
+    }
+    const slots = slotCount(node.slots);
+    if (slots > 0) {
+      const to = (await clusterNodes(entry)).find((v) => v.addr === at && v.flags.includes('master') && !v.flags.includes('fail'))
+        ?? (await clusterNodes(entry)).find((v) => v.id !== leaderId && v.flags.includes('master') && v.slots.length > 0 && !v.flags.includes('fail'));
+      if (!to) throw new Error(`scale-down: no master to take the ${slots} slots of ${leader.metadata.name}`);
+      log(`scale-down: resharding ${slots} slots of ${leader.metadata.name} to ${to.addr}`);
+      recordEvent(ctx, cr, 'Normal', 'ScaleDown', `Moving ${slots} slots of ${leader.metadata.name} to ${to.addr}`, 'redis-operator');
+      await redisCliCluster(entry, ['reshard', at, '--cluster-from', leaderId, '--cluster-to', to.id, '--cluster-slots', String(slots), '--cluster-yes']);
+    }
+    log(`scale-down: removing leader ${leader.metadata.name} (${leaderId.slice(0, 8)})`);
+    await redisCliCluster(entry, ['del-node', at, leaderId]);
+    changed = true;
+  }
+  // followers of removed shards that replicate a remaining leader (after failovers) leave too
+  for (const f of followers.filter((p) => ordinal(p) >= size)) {
+    const fnode = await nodeOf(f);
+    if (fnode && fnode.flags.includes('slave')) {
+      await redisCliCluster(entry, ['del-node', at, fnode.id]);
+      changed = true;
+    }
+  }
+  if (changed) {
+    log('scale-down: rebalancing the remaining masters');
+    await addMasters(entry, [], log);
+  }
+}
+
 function ordinal(p: KObject): number {
   return Number(p.metadata.name.match(/-(\d+)$/)?.[1] ?? 0);
 }
@@ -248,6 +338,22 @@ async function reconcileReplication(ctx: ClusterContext, cr: KObject): Promise<v
   }
   await labelRoles(ctx, pods, pass);
   setStatus(ctx, KEY.replication, cr, { state: 'Ready', masterNode: master?.metadata.name });
+}
+
+/**
+ * A standalone Redis (kind Redis), as OT's redis-standalone.go makes it: StatefulSet <n> with one replica, labels
+ * app=<n>, redis_setup_type=standalone, role=standalone, Services <n> and <n>-headless. No role label (OT sets
+ * redis-role only on cluster and replication pods).
+ */
+async function reconcileStandalone(ctx: ClusterContext, cr: KObject): Promise<void> {
+  const spec = specOf(cr);
+  const n = cr.metadata.name;
+  const ns = cr.metadata.namespace ?? 'default';
+  const labels = { app: n, redis_setup_type: 'standalone', role: 'standalone' };
+  ensureObject(ctx, 'statefulsets.apps', statefulSet(cr, n, labels, 1, redisContainer(spec, n, 'standalone'), true, false), cr, ['replicas', 'template']);
+  services(ctx, cr, n, labels, 6379);
+  const pods = podsOf(ctx, ns, `app=${n},redis_setup_type=standalone`);
+  setStatus(ctx, KEY.standalone, cr, { state: allReady(pods, 1) ? 'Ready' : 'Initializing' });
 }
 
 async function reconcileSentinel(ctx: ClusterContext, cr: KObject): Promise<void> {
@@ -300,7 +406,7 @@ export function startOtOperator(ctx: ClusterContext): Loop {
     if (!op.running) return;
     const version = imageTag(op.image);
     const kinds: Array<[keyof typeof KEY, (c: ClusterContext, cr: KObject) => Promise<void>]> = [
-      ['replication', reconcileReplication], ['sentinel', reconcileSentinel], ['cluster', reconcileCluster],
+      ['standalone', reconcileStandalone], ['replication', reconcileReplication], ['sentinel', reconcileSentinel], ['cluster', reconcileCluster],
     ];
     for (const [kind, reconcile] of kinds) {
       for (const cr of ctx.store.list(KEY[kind]).items) {

@@ -142,3 +142,81 @@ export async function bootstrapBitnamiSentinel(ctx: ClusterContext, ns: string, 
   }
   for (const p of pods) setPodLabel(ctx, p, 'isMaster', p === master ? 'true' : 'false');
 }
+
+/**
+ * The Bitnami redis chart with architecture=replication and no sentinel (23.x): StatefulSets <name>-master (1 pod)
+ * and <name>-replicas, Services <name>-headless, <name>-master, <name>-replicas, PDBs <name>-master and
+ * <name>-replicas, Secret <name> key redis-password. The replicas' start script (start-replicas.sh) runs
+ * redis-server --replicaof <name>-master-0.<name>-headless.<ns>.svc.cluster.local 6379; no role labels.
+ */
+export function bitnamiReplicationObjects(ns: string, name: string, password: string, replicas = 3): KObject[] {
+  const base = { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': name };
+  const common = { ...base, 'app.kubernetes.io/managed-by': 'Helm', 'helm.sh/chart': 'redis-23.1.1' };
+  const secretEnv = (envName: string) => ({ name: envName, valueFrom: { secretKeyRef: { name, key: 'redis-password' } } });
+  const masterHost = `${name}-master-0.${name}-headless.${ns}.svc.cluster.local`;
+  const sts = (component: 'master' | 'replica', stsName: string, count: number, env: object[]): KObject => {
+    const selector = { ...base, 'app.kubernetes.io/component': component };
+    const labels = { ...common, 'app.kubernetes.io/component': component };
+    return {
+      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: stsName, namespace: ns, labels },
+      spec: {
+        replicas: count,
+        serviceName: `${name}-headless`,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [{
+              name: 'redis', image: 'docker.io/bitnami/redis:7.0.15-debian-12-r0',
+              command: ['/bin/bash'], args: ['-c', `/opt/bitnami/scripts/start-scripts/start-${component}.sh`],
+              env: [...env, { name: 'ALLOW_EMPTY_PASSWORD', value: 'no' }, secretEnv('REDIS_PASSWORD'), { name: 'REDIS_TLS_ENABLED', value: 'no' }, { name: 'REDIS_PORT', value: '6379' }],
+              ports: [{ name: 'redis', containerPort: 6379 }],
+              volumeMounts: [{ name: 'redis-data', mountPath: '/data' }],
+            }],
+          },
+        },
+        volumeClaimTemplates: [{ metadata: { name: 'redis-data', labels: selector }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '8Gi' } } } }],
+      },
+    };
+  };
+  const svc = (svcName: string, component: string | undefined, extra: object = {}): KObject => ({
+    apiVersion: 'v1', kind: 'Service', metadata: { name: svcName, namespace: ns, labels: { ...common, ...(component ? { 'app.kubernetes.io/component': component } : {}) } },
+    spec: { selector: { ...base, ...(component ? { 'app.kubernetes.io/component': component } : {}) }, ports: [{ name: 'tcp-redis', port: 6379, targetPort: 'redis' }], ...extra },
+  });
+  const pdb = (pdbName: string, component: string): KObject => ({
+    apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: pdbName, namespace: ns, labels: { ...common, 'app.kubernetes.io/component': component } },
+    spec: { maxUnavailable: 1, selector: { matchLabels: { ...base, 'app.kubernetes.io/component': component } } },
+  });
+  return [
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns, labels: common }, type: 'Opaque', data: { 'redis-password': Buffer.from(password).toString('base64') } },
+    svc(`${name}-headless`, undefined, { clusterIP: 'None' }),
+    svc(`${name}-master`, 'master', { type: 'ClusterIP' }),
+    svc(`${name}-replicas`, 'replica', { type: 'ClusterIP' }),
+    pdb(`${name}-master`, 'master'),
+    pdb(`${name}-replicas`, 'replica'),
+    sts('master', `${name}-master`, 1, [{ name: 'REDIS_REPLICATION_MODE', value: 'master' }]),
+    sts('replica', `${name}-replicas`, replicas, [
+      { name: 'REDIS_REPLICATION_MODE', value: 'replica' },
+      { name: 'REDIS_MASTER_HOST', value: masterHost },
+      { name: 'REDIS_MASTER_PORT_NUMBER', value: '6379' },
+      secretEnv('REDIS_MASTER_PASSWORD'),
+    ]),
+  ];
+}
+
+/**
+ * start-replicas.sh resolves the master's headless name when a replica starts; a replica that started before
+ * <name>-master-0 had an address follows nothing yet. In a real cluster DNS answers once the master pod exists and
+ * the replica's retries connect: here the replicas that do not follow the master's address are pointed at it.
+ */
+export async function bootstrapBitnamiReplication(ctx: ClusterContext, ns: string, name: string, password: string): Promise<void> {
+  const master = podsOf(ctx, ns, `app.kubernetes.io/instance=${name},app.kubernetes.io/component=master`)[0];
+  const masterIp = master ? podIP(master) : undefined;
+  if (!masterIp) throw new Error(`${name}-master-0 has no IP yet`);
+  for (const p of podsOf(ctx, ns, `app.kubernetes.io/instance=${name},app.kubernetes.io/component=replica`)) {
+    const ip = podIP(p);
+    if (!ip) throw new Error(`${p.metadata.name} has no IP yet`);
+    const info = await redisText({ ip, port: 6379, password }, ['INFO', 'replication']);
+    if (!info.includes(`master_host:${masterIp}\r`)) await redisCall({ ip, port: 6379, password }, ['REPLICAOF', masterIp, 6379]);
+  }
+}

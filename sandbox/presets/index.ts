@@ -10,7 +10,9 @@ import { CRD_KEY, ensureObject, installCrd, podIP, podsOf, redisCall, redisText,
 import { OT_DEPLOYMENT, OT_GROUP, OT_NAMESPACE, otApiVersions, otCrds } from '../operators/ot.js';
 import { FRESHWORKS_GROUP_LABEL, RF_KEY, rfCrd, SPOTAHOME_DEPLOYMENT, SPOTAHOME_NAMESPACE } from '../operators/spotahome.js';
 import { DRC_KEY, drcCrd, UCLOUD_DEPLOYMENT, UCLOUD_NAMESPACE } from '../operators/ucloud.js';
-import { applyObjects, bootstrapBitnamiCluster, bootstrapBitnamiSentinel, bitnamiClusterObjects, bitnamiSentinelObjects } from './bitnami.js';
+import {
+  applyObjects, bootstrapBitnamiCluster, bootstrapBitnamiReplication, bootstrapBitnamiSentinel, bitnamiClusterObjects, bitnamiReplicationObjects, bitnamiSentinelObjects,
+} from './bitnami.js';
 import { isPodReady } from '../controllers/util.js';
 
 export const OT_IMAGE = 'quay.io/opstree/redis-operator:v0.21.0';
@@ -23,10 +25,12 @@ export const FRESHWORKS_GROUP = 'sandbox';
 type Workload =
   | { kind: 'ot-cluster'; name: string; size?: number }
   | { kind: 'ot-replication'; name: string; sentinel?: string }
+  | { kind: 'ot-standalone'; name: string }
   | { kind: 'rf'; name: string; group?: string }
   | { kind: 'drc'; name: string }
   | { kind: 'bitnami-cluster'; name: string }
-  | { kind: 'bitnami-sentinel'; name: string };
+  | { kind: 'bitnami-sentinel'; name: string }
+  | { kind: 'bitnami-replication'; name: string; replicas?: number };
 
 interface Preset {
   namespace: string;
@@ -42,12 +46,13 @@ const PRESETS: Record<string, Preset> = {
   },
   'ot-cluster': { namespace: 'redis', operators: { ot: OT_IMAGE }, workloads: [{ kind: 'ot-cluster', name: 'orders' }] },
   'ot-old': { namespace: 'redis', operators: { ot: OT_OLD_IMAGE }, workloads: [{ kind: 'ot-cluster', name: 'orders' }] },
-  'ot-replication': { namespace: 'redis', operators: { ot: OT_IMAGE }, workloads: [{ kind: 'ot-replication', name: 'queue', sentinel: 'queue-sentinel' }] },
+  'ot-replication': { namespace: 'redis', operators: { ot: OT_IMAGE }, workloads: [{ kind: 'ot-replication', name: 'queue', sentinel: 'queue-sentinel' }, { kind: 'ot-standalone', name: 'scratch' }] },
   spotahome: { namespace: 'redis', operators: { spotahome: SPOTAHOME_IMAGE }, workloads: [{ kind: 'rf', name: 'sessions' }] },
   freshworks: { namespace: 'redis', operators: { spotahome: FRESHWORKS_IMAGE }, workloads: [{ kind: 'rf', name: 'sessions', group: FRESHWORKS_GROUP }] },
   ucloud: { namespace: 'redis', operators: { ucloud: UCLOUD_IMAGE }, workloads: [{ kind: 'drc', name: 'ledger' }] },
   'bitnami-cluster': { namespace: 'redis', operators: {}, workloads: [{ kind: 'bitnami-cluster', name: 'cache' }] },
   'bitnami-sentinel': { namespace: 'redis', operators: {}, workloads: [{ kind: 'bitnami-sentinel', name: 'queue' }] },
+  'bitnami-replication': { namespace: 'redis', operators: {}, workloads: [{ kind: 'bitnami-replication', name: 'store', replicas: 2 }] },
 };
 
 export const PRESET_NAMES = ['none', ...Object.keys(PRESETS)];
@@ -131,6 +136,16 @@ function createWorkload(ctx: ClusterContext, ns: string, w: Workload, otApi: str
         });
       }
       return;
+    case 'ot-standalone':
+      applyObjects(ctx, [secret(ns, `${w.name}-redis`, 'password', pw)]);
+      createCr(ctx, `redis.${OT_GROUP}`, {
+        apiVersion: otApi, kind: 'Redis', metadata: { name: w.name, namespace: ns },
+        spec: {
+          kubernetesConfig: { image: 'quay.io/opstree/redis:v7.0.12', imagePullPolicy: 'IfNotPresent', redisSecret: { name: `${w.name}-redis`, key: 'password' } },
+          storage: { volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } },
+        },
+      });
+      return;
     case 'rf':
       applyObjects(ctx, [secret(ns, `${w.name}-auth`, 'password', pw)]);
       createCr(ctx, RF_KEY, {
@@ -151,6 +166,9 @@ function createWorkload(ctx: ClusterContext, ns: string, w: Workload, otApi: str
       return;
     case 'bitnami-sentinel':
       applyObjects(ctx, bitnamiSentinelObjects(ns, w.name, pw));
+      return;
+    case 'bitnami-replication':
+      applyObjects(ctx, bitnamiReplicationObjects(ns, w.name, pw, w.replicas));
   }
 }
 
@@ -158,7 +176,7 @@ interface Shape {
   selector: string;
   pods: number;
   secret: { name: string; key: string };
-  mode: 'cluster' | 'sentinel' | 'replication';
+  mode: 'cluster' | 'sentinel' | 'replication' | 'standalone';
   sentinelSelector?: string;
   masterName?: string;
 }
@@ -169,6 +187,10 @@ function shapeOf(ns: string, w: Workload): Shape {
       return { selector: `app in (${w.name}-leader,${w.name}-follower)`, pods: (w.size ?? 3) * 2, secret: { name: `${w.name}-redis`, key: 'password' }, mode: 'cluster' };
     case 'ot-replication':
       return { selector: `app=${w.name},redis_setup_type=replication`, pods: 3, secret: { name: `${w.name}-redis`, key: 'password' }, mode: 'sentinel', sentinelSelector: w.sentinel ? `app=${w.sentinel}-sentinel` : undefined, masterName: 'myMaster' };
+    case 'ot-standalone':
+      return { selector: `app=${w.name},redis_setup_type=standalone`, pods: 1, secret: { name: `${w.name}-redis`, key: 'password' }, mode: 'standalone' };
+    case 'bitnami-replication':
+      return { selector: `app.kubernetes.io/name=redis,app.kubernetes.io/instance=${w.name}`, pods: 1 + (w.replicas ?? 3), secret: { name: w.name, key: 'redis-password' }, mode: 'replication' };
     case 'rf':
       return { selector: `app.kubernetes.io/name=${w.name},app.kubernetes.io/component=redis`, pods: 3, secret: { name: `${w.name}-auth`, key: 'password' }, mode: 'sentinel', sentinelSelector: `app.kubernetes.io/name=${w.name},app.kubernetes.io/component=sentinel`, masterName: 'mymaster' };
     case 'drc':
@@ -196,6 +218,7 @@ async function healthy(ctx: ClusterContext, ns: string, s: Shape): Promise<boole
     return true;
   }
   const roles = await Promise.all(eps.map((ep) => redisText(ep, ['INFO', 'replication'])));
+  if (s.mode === 'standalone') return roles.every((r) => r.includes('role:master'));
   const masters = roles.filter((r) => r.includes('role:master'));
   if (masters.length !== 1 || !masters[0].includes(`connected_slaves:${s.pods - 1}`)) return false;
   if (roles.some((r) => r.includes('role:slave') && !r.includes('master_link_status:up'))) return false;
@@ -251,6 +274,13 @@ export async function applyPreset(name: string, clusters: ClusterContext[]): Pro
       await until(`${w.name}'s pods to answer`, timeoutMs, () => podsOf(first, preset.namespace, s.selector).filter((p) => podIP(p)).length === s.pods);
       await until(`${w.name} to be bootstrapped`, timeoutMs, async () => {
         await bootstrapBitnamiCluster(first, preset.namespace, w.name, secretValue(first, preset.namespace, s.secret.name, s.secret.key) ?? '');
+        return true;
+      }, 500);
+    }
+    if (w.kind === 'bitnami-replication') {
+      await until(`${w.name}'s pods to answer`, timeoutMs, () => podsOf(first, preset.namespace, s.selector).filter((p) => podIP(p) && isPodReady(p)).length === s.pods);
+      await until(`${w.name}'s replicas to follow the master`, timeoutMs, async () => {
+        await bootstrapBitnamiReplication(first, preset.namespace, w.name, secretValue(first, preset.namespace, s.secret.name, s.secret.key) ?? '');
         return true;
       }, 500);
     }

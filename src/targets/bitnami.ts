@@ -1,8 +1,11 @@
 // Bitnami charts: plain StatefulSets, no controller (nothing to pause). redis-cluster: one STS <fullname>;
-// redis with sentinel: STS <fullname>-node with a sentinel container beside Redis and an isMaster label.
+// redis with sentinel: STS <fullname>-node with a sentinel container beside Redis and an isMaster label;
+// redis with architecture=replication: STS <fullname>-master and <fullname>-replicas, one target named after the
+// master's StatefulSet that `sts/<fullname>-replicas` and the release name also resolve to (standalone: the
+// master's StatefulSet alone).
 // A StatefulSet owned by an operator is never claimed here.
 import type { KubeObject } from '../kube/types.js';
-import { containerNames, ownedByController, passwordSecretFromEnv, STATEFULSETS } from './common.js';
+import { containerNames, num, ownedByController, passwordSecretFromEnv, STATEFULSETS } from './common.js';
 import type { Target, TargetAdapter } from './types.js';
 
 const label = (o: KubeObject, k: string) => o.metadata.labels?.[k];
@@ -55,6 +58,36 @@ export const bitnamiSentinel: TargetAdapter = {
         expected: { masters: 1, sentinels: Number((s.spec as { replicas?: number } | undefined)?.replicas ?? 3) },
         roleLabel: { key: 'isMaster', master: 'true', replica: 'false' },
       }));
+  },
+  pauseMechanism: () => NO_PAUSE,
+};
+
+export const bitnamiReplication: TargetAdapter = {
+  system: 'bitnami', kind: 'StatefulSet',
+  aliases: ['sts', 'statefulset', 'statefulsets', 'statefulset.apps'],
+  resource: STATEFULSETS,
+  operatorImages: [],
+  async discover(reader, namespace) {
+    const all = (await reader.list(STATEFULSETS, namespace, { labelSelector: 'app.kubernetes.io/name=redis' }))
+      .filter((s) => !ownedByController(s) && !containerNames(s).includes('sentinel'));
+    const instanceOf = (s: KubeObject) => label(s, 'app.kubernetes.io/instance');
+    return all.filter((s) => label(s, 'app.kubernetes.io/component') === 'master' && instanceOf(s)).map((m): Target => {
+      const ns = m.metadata.namespace ?? 'default';
+      const release = instanceOf(m) ?? '';
+      const fullname = m.metadata.name.replace(/-master$/, '');
+      const r = all.find((s) => label(s, 'app.kubernetes.io/component') === 'replica' && instanceOf(s) === release && (s.metadata.namespace ?? 'default') === ns);
+      const replicas = r ? num((r.spec as { replicas?: unknown } | undefined)?.replicas) : 0;
+      return {
+        system: 'bitnami', kind: 'StatefulSet', name: m.metadata.name, namespace: ns, ref: `sts/${m.metadata.name}`,
+        otherNames: [...new Set([...(r ? [r.metadata.name] : []), fullname, release])].filter((x) => x !== m.metadata.name),
+        topology: r ? 'replication' : 'standalone', resource: STATEFULSETS, object: m, statefulSets: r ? [m.metadata.name, r.metadata.name] : [m.metadata.name],
+        redisSelector: `app.kubernetes.io/name=redis,app.kubernetes.io/instance=${release},app.kubernetes.io/component in (master,replica)`,
+        pdbNames: r ? [`${fullname}-master`, `${fullname}-replicas`] : [`${fullname}-master`],
+        passwordSecret: passwordSecretFromEnv(m, ['REDIS_PASSWORD']) ?? { name: fullname, key: 'redis-password' },
+        tlsSecret: tlsOf(m), redisPort: 6379, sentinelPort: 26379,
+        expected: { masters: 1, replicasPerMaster: replicas },
+      };
+    });
   },
   pauseMechanism: () => NO_PAUSE,
 };

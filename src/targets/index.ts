@@ -6,9 +6,9 @@ import type { CollectSpec } from '../reconcile/collect.js';
 import type { ObserveInput } from '../reconcile/observe.js';
 import { pauseState, type PauseMechanism } from '../reconcile/pause.js';
 import type { OperatorFact } from '../reconcile/types.js';
-import { bitnamiCluster, bitnamiSentinel } from './bitnami.js';
+import { bitnamiCluster, bitnamiReplication, bitnamiSentinel } from './bitnami.js';
 import { AUDIT_KEYS, detectOperator } from './common.js';
-import { otRedisCluster, otRedisReplication, otRedisSentinel } from './ot.js';
+import { otRedis, otRedisCluster, otRedisReplication, otRedisSentinel } from './ot.js';
 import { FRESHWORKS_IMAGES, spotahomeFailover } from './spotahome.js';
 import type { OperatorInfo, Target, TargetAdapter } from './types.js';
 import { ucloudDrc } from './ucloud.js';
@@ -17,15 +17,16 @@ import { RES } from '../kube/resources.js';
 export type { Target, TargetAdapter, OperatorInfo } from './types.js';
 export { AUDIT_KEYS } from './common.js';
 
-export const ADAPTERS: TargetAdapter[] = [otRedisCluster, otRedisReplication, otRedisSentinel, spotahomeFailover, ucloudDrc, bitnamiCluster, bitnamiSentinel];
+export const ADAPTERS: TargetAdapter[] = [otRedis, otRedisCluster, otRedisReplication, otRedisSentinel, spotahomeFailover, ucloudDrc, bitnamiCluster, bitnamiSentinel, bitnamiReplication];
 
 const SECRETS = RES.secrets;
 
 export function adapterOf(target: Target): TargetAdapter {
   const system = target.system === 'freshworks' ? 'spotahome' : target.system;
   const candidates = ADAPTERS.filter((a) => a.system === system && a.kind === target.kind);
-  // Both Bitnami adapters are StatefulSets: the topology tells them apart.
-  const a = candidates.length > 1 ? (target.topology === 'sentinel' ? bitnamiSentinel : bitnamiCluster) : candidates[0];
+  // The Bitnami adapters are all StatefulSets: the topology tells them apart.
+  const bitnami = { sentinel: bitnamiSentinel, cluster: bitnamiCluster, replication: bitnamiReplication, standalone: bitnamiReplication };
+  const a = candidates.length > 1 ? bitnami[target.topology] : candidates[0];
   if (!a) throw new Error(`no adapter for ${target.ref}`);
   return a;
 }
@@ -36,7 +37,8 @@ export async function discoverAll(reader: KubeReader, namespace: string | undefi
   return found.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.ref.localeCompare(b.ref));
 }
 
-const KNOWN_KINDS = 'rediscluster, redisreplication, redissentinel, rf (redisfailover), drc (distributedrediscluster), sts (Bitnami redis-cluster / redis sentinel)';
+const KNOWN_KINDS = 'redis, rediscluster, redisreplication, redissentinel, rf (redisfailover), drc (distributedrediscluster), sts (Bitnami redis-cluster / redis)';
+const named = (t: Target, name: string): boolean => t.name === name || (t.otherNames?.includes(name) ?? false);
 
 /** Resolve what the user typed to exactly one target, or say in one sentence why not. */
 export async function resolveTarget(reader: KubeReader, spec: string, namespace: string): Promise<Target> {
@@ -47,13 +49,13 @@ export async function resolveTarget(reader: KubeReader, spec: string, namespace:
     const adapters = ADAPTERS.filter((a) => a.aliases.includes(kind));
     if (adapters.length === 0) throw new UsageError(`unknown kind "${kind}" in "${spec}": use one of ${KNOWN_KINDS}`);
     if (!name) throw new UsageError(`"${spec}" names no object: use ${kind}/NAME`);
-    const matches = (await Promise.all(adapters.map((a) => a.discover(reader, namespace)))).flat().filter((t) => t.name === name);
+    const matches = (await Promise.all(adapters.map((a) => a.discover(reader, namespace)))).flat().filter((t) => named(t, name));
     if (matches.length === 0) {
       throw new NotFoundError(`${kind} "${name}" not found in namespace "${namespace}"`, { hint: `run kubectl redis status -n ${namespace} to list the Redis targets there` });
     }
     return matches[0];
   }
-  const matches = (await discoverAll(reader, namespace)).filter((t) => t.name === spec);
+  const matches = (await discoverAll(reader, namespace)).filter((t) => named(t, spec));
   if (matches.length === 0) {
     throw new NotFoundError(`no Redis target named "${spec}" in namespace "${namespace}"`, { hint: `run kubectl redis status -n ${namespace} to list the Redis targets there` });
   }

@@ -1,4 +1,5 @@
-// OT-CONTAINER-KIT redis-operator: RedisCluster, RedisReplication, RedisSentinel (redis.redis.opstreelabs.in).
+// OT-CONTAINER-KIT redis-operator: Redis (standalone), RedisCluster, RedisReplication, RedisSentinel
+// (redis.redis.opstreelabs.in).
 // Pause: `<kind>.opstreelabs.in/skip-reconcile`; v0.15.0–v0.19.0 pause on the key's presence (so "false" pauses too
 // and resume must delete it), later versions only on "true" (operators.md, OT PR #1202).
 import type { KubeObject, KubeReader, ResourceRef } from '../kube/types.js';
@@ -56,6 +57,26 @@ function base(o: KubeObject, kind: string, alias: string, plural: string) {
     resource: ref(plural, kind, (o.apiVersion ?? `${GROUP}/v1beta2`).split('/')[1]), object: o, redisPort: 6379, sentinelPort: 26379,
   };
 }
+
+/** A standalone Redis (kind Redis, plural `redis`): StatefulSet <n> with one pod, no role label. */
+export const otRedis: TargetAdapter = {
+  system: 'ot', kind: 'Redis',
+  aliases: ['redis', `redis.${GROUP}`],
+  resource: ref('redis', 'Redis', 'v1beta2'),
+  operatorImages: OPERATOR_IMAGES,
+  async discover(reader, namespace) {
+    return (await listBothVersions(reader, 'redis', 'Redis', namespace)).map((o): Target => {
+      const spec = (o.spec ?? {}) as OtSpec;
+      const n = o.metadata.name;
+      return {
+        ...base(o, 'Redis', 'redis', 'redis'), topology: 'standalone',
+        statefulSets: [n], redisSelector: `app=${n},redis_setup_type=standalone`, pdbNames: [],
+        passwordSecret: secretOf(spec), tlsSecret: tlsOf(spec), expected: { masters: 1, replicasPerMaster: 0 },
+      };
+    });
+  },
+  pauseMechanism: otPause('redis.opstreelabs.in/skip-reconcile'),
+};
 
 export const otRedisCluster: TargetAdapter = {
   system: 'ot', kind: 'RedisCluster',

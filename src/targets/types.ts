@@ -12,6 +12,8 @@ export interface Target {
   namespace: string;
   /** How a user names it on the command line: `rediscluster/orders`. */
   ref: string;
+  /** Other names that resolve to it after the same kind (Bitnami replication: `sts/<fullname>-replicas`). */
+  otherNames?: string[];
   topology: Topology;
   resource: ResourceRef;
   object: KubeObject;

@@ -1,4 +1,4 @@
-// Presets not covered by operators.test.ts (ot-cluster, bitnami-cluster, spotahome), through the real kubectl and
+// Presets not covered by operators.test.ts (ot-cluster, bitnami-cluster, bitnami-replication, spotahome), through the real kubectl and
 // redis-cli: healthy after `up` (cluster check, sentinels agreeing), objects with each system's real names, labels,
 // PDBs and Secrets (operators.md); and what a restart does to a Redis Cluster's addresses. Every pod of an OT
 // RedisCluster down at once and back gives each a new IP and leaves the old ones in every node's CLUSTER NODES
@@ -8,7 +8,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestSandbox } from '../support/sandbox.js';
-import { clusterCheck, eventually, items, k, meta, o, pods, rc, redisCli, secret, sentinelsAgree, sleep, startSandboxes, type ClusterTarget } from './redis-helpers.js';
+import { clusterCheck, eventually, items, k, meta, o, pods, rc, redisCli, secret, sentinelsAgree, sleep, startSandboxes, type ClusterTarget, type Obj } from './redis-helpers.js';
 
 const NS = 'redis';
 const orders: ClusterTarget = { ns: NS, selector: 'app in (orders-leader,orders-follower)', secret: { name: 'orders-redis', key: 'password' } };
@@ -32,13 +32,14 @@ async function restartAll(sb: TestSandbox, selector: string): Promise<{ before: 
   return { before, after };
 }
 
-describe('presets: ot-cluster, bitnami-cluster, spotahome', { timeout: 600_000 }, () => {
-  let sb: Record<'ot' | 'bitnami' | 'spotahome', TestSandbox>;
+describe('presets: ot-cluster, bitnami-cluster, bitnami-replication, spotahome', { timeout: 600_000 }, () => {
+  let sb: Record<'ot' | 'bitnami' | 'bitnamiReplication' | 'spotahome', TestSandbox>;
 
   before(async () => {
     sb = (await startSandboxes({
       ot: { preset: 'ot-cluster', upTimeoutMs: 300_000 },
       bitnami: { preset: 'bitnami-cluster', upTimeoutMs: 300_000 },
+      bitnamiReplication: { preset: 'bitnami-replication', upTimeoutMs: 300_000 },
       spotahome: { preset: 'spotahome', upTimeoutMs: 300_000 },
     })) as typeof sb;
   });
@@ -69,6 +70,40 @@ describe('presets: ot-cluster, bitnami-cluster, spotahome', { timeout: 600_000 }
     assert.deepEqual(await names(sb.bitnami, 'services'), ['cache', 'cache-headless']);
     assert.deepEqual(await names(sb.bitnami, 'poddisruptionbudgets'), ['cache']);
     assert.ok((await secret(sb.bitnami, NS, 'cache', 'redis-password')).length > 0);
+  });
+
+  test('bitnami-replication: the chart\'s names, labels and Secret key; ROLE on every pod; the data on the replicas', async () => {
+    const b = sb.bitnamiReplication;
+    assert.deepEqual(await names(b, 'statefulsets'), ['store-master', 'store-replicas']);
+    assert.deepEqual(await names(b, 'services'), ['store-headless', 'store-master', 'store-replicas']);
+    assert.deepEqual(await names(b, 'poddisruptionbudgets'), ['store-master', 'store-replicas']);
+    const pass = await secret(b, NS, 'store', 'redis-password');
+    assert.ok(pass.length > 0);
+    // the replicas start with replicaof the master's headless name, as start-replicas.sh does
+    const sts = (await items(b, ['get', 'statefulsets', '-n', NS])).find((x) => meta(x).name === 'store-replicas');
+    const container = ((o(o(o(sts?.spec).template).spec).containers ?? []) as Obj[])[0];
+    const env = (o(container).env ?? []) as Obj[];
+    assert.equal(env.find((e) => e.name === 'REDIS_MASTER_HOST')?.value, 'store-master-0.store-headless.redis.svc.cluster.local');
+    const master = await pods(b, NS, 'app.kubernetes.io/instance=store,app.kubernetes.io/component=master');
+    const replicas = await pods(b, NS, 'app.kubernetes.io/instance=store,app.kubernetes.io/component=replica');
+    assert.deepEqual(master.map((p) => p.name), ['store-master-0']);
+    assert.deepEqual(replicas.map((p) => p.name).sort(), ['store-replicas-0', 'store-replicas-1']);
+    for (const p of [...master, ...replicas]) {
+      assert.equal(p.labels['app.kubernetes.io/name'], 'redis', `${p.name} name label`);
+      assert.equal(p.labels['app.kubernetes.io/component'], p.name.startsWith('store-master') ? 'master' : 'replica', `${p.name} component label`);
+    }
+    const role = (await rc(master[0].ip, 6379, pass, ['ROLE'])).split('\n');
+    assert.equal(role[0], 'master');
+    for (const r of replicas) {
+      const view = (await rc(r.ip, 6379, pass, ['ROLE'])).split('\n');
+      assert.deepEqual(view.slice(0, 3), ['slave', master[0].ip, '6379'], `${r.name} replicates the master: ${view.join(' ')}`);
+      // what the preset wrote on the master is readable on every replica
+      await eventually(`${r.name} to have the preset's keys`, async () => (await rc(r.ip, 6379, pass, ['DBSIZE'])) === '300', 30_000);
+      for (const i of [0, 150, 299]) assert.equal(await rc(r.ip, 6379, pass, ['GET', `store:key:${i}`]), `value-${i}`);
+    }
+    // a replica refuses writes: it is really a replica, not a master with a copy
+    const w = await redisCli(replicas[0].ip, 6379, pass, ['SET', 'x', '1']);
+    assert.match(`${w.stdout}${w.stderr}`, /READONLY/);
   });
 
   test('spotahome: sentinels agree on the master; rfr-/rfs- objects and redisfailovers-role labels', async () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADAPTERS, discoverAll, resolveTarget, targetContext } from '../../../src/targets/index.js';
-import { otRedisCluster } from '../../../src/targets/ot.js';
+import { otRedis, otRedisCluster } from '../../../src/targets/ot.js';
 import { spotahomeFailover } from '../../../src/targets/spotahome.js';
 import { compareVersions, imageVersion } from '../../../src/targets/common.js';
 import type { KubeObject, KubeReader, ResourceRef } from '../../../src/kube/types.js';
@@ -100,5 +100,41 @@ test('versions compare numerically and image tags are read', () => {
   assert.equal(compareVersions('3.3.2-rc1', 'v3.3.2'), 0);
   assert.equal(imageVersion('quay.io/opstree/redis-operator:v0.21.0'), 'v0.21.0');
   assert.equal(imageVersion('registry:5000/x/redis-operator'), undefined);
-  assert.equal(ADAPTERS.length, 7);
+  assert.equal(ADAPTERS.length, 9);
+});
+
+test('OT Redis standalone and the Bitnami redis chart with architecture=replication', async () => {
+  const stsOf = (name: string, component: string, replicas: number, extra: Record<string, unknown> = {}): KubeObject => ({
+    metadata: { name, namespace: ns, labels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'store', 'app.kubernetes.io/component': component } },
+    spec: { replicas, template: { spec: { containers: [{ name: 'redis', env: [{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'store', key: 'redis-password' } } }] }] } }, ...extra },
+  });
+  const r = fakeReader({
+    'redis.redis.opstreelabs.in/v1beta2/redis': [{ apiVersion: 'redis.redis.opstreelabs.in/v1beta2', kind: 'Redis', metadata: { name: 'scratch', namespace: ns }, spec: { kubernetesConfig: { redisSecret: { name: 'scratch-redis', key: 'password' } } } }],
+    'apps/v1/statefulsets': [
+      stsOf('store-master', 'master', 1), stsOf('store-replicas', 'replica', 2),
+      // a sentinel release of the same chart is the sentinel adapter's
+      { ...stsOf('queue-node', 'node', 3), metadata: { name: 'queue-node', namespace: ns, labels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'queue', 'app.kubernetes.io/component': 'node' } }, spec: { replicas: 3, template: { spec: { containers: [{ name: 'redis' }, { name: 'sentinel' }] } } } },
+    ],
+    '/v1/secrets': [{ metadata: { name: 'store', namespace: ns }, data: { 'redis-password': Buffer.from('pw').toString('base64') } }],
+  });
+  const all = await discoverAll(r, ns);
+  assert.deepEqual(all.map((t) => `${t.ref} ${t.topology}`), ['redis/scratch standalone', 'sts/queue-node sentinel', 'sts/store-master replication']);
+  const scratch = all[0];
+  assert.equal(scratch.redisSelector, 'app=scratch,redis_setup_type=standalone');
+  assert.deepEqual(scratch.statefulSets, ['scratch']);
+  assert.deepEqual(scratch.passwordSecret, { name: 'scratch-redis', key: 'password' });
+  assert.deepEqual(otRedis.pauseMechanism(scratch, { present: true, running: true, version: 'v0.18.0' }), { type: 'annotation', key: 'redis.opstreelabs.in/skip-reconcile', value: 'true', presenceOnly: true });
+  assert.equal((await resolveTarget(r, 'redis/scratch', ns)).ref, 'redis/scratch');
+  assert.equal((await resolveTarget(r, 'redis.redis.redis.opstreelabs.in/scratch', ns)).ref, 'redis/scratch');
+  const store = all[2];
+  assert.deepEqual(store.statefulSets, ['store-master', 'store-replicas']);
+  assert.deepEqual(store.pdbNames, ['store-master', 'store-replicas']);
+  assert.deepEqual(store.expected, { masters: 1, replicasPerMaster: 2 });
+  assert.deepEqual(store.passwordSecret, { name: 'store', key: 'redis-password' });
+  assert.ok(matchesLabelString(store.redisSelector, { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'store', 'app.kubernetes.io/component': 'replica' }));
+  assert.ok(!matchesLabelString(store.redisSelector, { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'queue', 'app.kubernetes.io/component': 'node' }));
+  for (const name of ['sts/store-master', 'sts/store-replicas', 'sts/store', 'store', 'store-replicas']) assert.equal((await resolveTarget(r, name, ns)).ref, 'sts/store-master', name);
+  const ctx = await targetContext(r, store);
+  assert.equal(ctx.mechanism.type, 'none');
+  assert.equal(ctx.observeInput.spec.auth?.password, 'pw');
 });
