@@ -6,7 +6,8 @@
 //   migrate: every step kind of migrationSteps that test/e2e/migrate.test.ts does not already kill after (failover,
 //     wait-joined), on rediscluster/orders (an operator to pause and resume), east -> west. Afterwards: the journal
 //     done, the operator in west resumed, the same node ids, redis-cli --cluster check OK, no acknowledged write lost.
-// One sandbox (east + west, demo preset) serves both. Long-running: run it directly,
+//   --abort after a kill takes the Lease over the same way and undoes the cordon.
+// One sandbox (east + west, demo preset) serves all three. Long-running: run it directly,
 //   node --import tsx --test test/chaos/crash-resume.test.ts
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -123,6 +124,28 @@ after(async () => {
 });
 
 describe('crash-resume', { concurrency: false }, () => {
+  test('drain-reboot killed after cordon: --abort takes the Lease over at once, uncordons and ends the journal', async (t: TestContext) => {
+    const started = Date.now();
+    const killed = await cli(['drain-reboot', NODES[0], ...DR_COMMON, '--yes'], { KUBECTL_REDIS_DIE_AFTER_STEP: stepKey(NODES[0], 'cordon') });
+    assert.equal(killed.code, 137, killed.stderr.slice(-3000));
+    const cordoned = await kjson<{ metadata: Meta; spec?: { unschedulable?: boolean } }>(['get', 'node', NODES[0]]);
+    assert.equal(cordoned.spec?.unschedulable, true, 'the killed run left the node cordoned');
+    assert.ok(cordoned.metadata.annotations?.[MARK], 'and marked');
+    const plan = await cli(['drain-reboot', '--abort', '--dry-run']);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, new RegExp(`held by kubectl-redis:\\S+/${killed.pid} op=dr-\\w+: a run would take it over \\(its process ${killed.pid} on this host is gone`), plan.stdout);
+    const abort = await cli(['drain-reboot', '--abort', '--yes']);
+    assert.equal(abort.code, 0, abort.stderr.slice(-3000));
+    assert.match(abort.stderr, new RegExp(`took the drain-reboot lock over from kubectl-redis:\\S+/${killed.pid} op=dr-`));
+    const now = await kjson<{ metadata: Meta; spec?: { unschedulable?: boolean } }>(['get', 'node', NODES[0]]);
+    assert.equal(now.spec?.unschedulable ?? false, false, 'uncordoned');
+    assert.equal(now.metadata.annotations?.[MARK], undefined, 'unmarked');
+    const lease = await kjson<{ spec: { holderIdentity?: string | null } }>(['get', 'lease', '-n', 'kube-system', 'kubectl-redis-drain-reboot']);
+    assert.equal(lease.spec.holderIdentity ?? null, null, 'no Lease held');
+    assert.equal((await journal('kube-system', 'kubectl-redis-drain-reboot')).state, 'aborted');
+    t.diagnostic(`kill after cordon + --abort: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+
   test('drain-reboot killed after each step kind resumes at once, taking the Lease over from the dead run', { timeout: 1_500_000 }, async (t: TestContext) => {
     const started = Date.now();
     // step j of NODE_STEPS is killed on node floor(j * nodes / steps): the first node's first steps, and so on
