@@ -147,6 +147,21 @@ function makeClient(o: ProbeOptions): Cluster | Redis {
   return new Redis({ ...common, host: h.host, port: h.port, retryStrategy: () => 100 });
 }
 
+/**
+ * Disconnect for good. ioredis 5's Cluster re-arms its slotsRefreshInterval timer when a slot refresh that was in
+ * flight during disconnect() completes, and from then on refreshes an empty node list every interval forever,
+ * keeping the process alive: wait for that refresh to end, then disconnect once more (which clears the new timer).
+ */
+async function closeClient(client: Cluster | Redis): Promise<void> {
+  client.disconnect();
+  if (!(client instanceof Cluster)) return;
+  // isRefreshing is private in ioredis's typings; read it through a narrow view
+  const view = client as unknown as { isRefreshing?: boolean };
+  const deadline = Date.now() + 15_000;
+  while (view.isRefreshing === true && Date.now() < deadline) await sleep(20);
+  client.disconnect();
+}
+
 /** Start writing; resolves once the first write is acknowledged (unless waitFirstAck is false). */
 export async function startProbe(opts: ProbeOptions): Promise<Probe> {
   if (opts.hosts.length === 0) throw new Error('probe: no hosts');
@@ -198,7 +213,7 @@ export async function startProbe(opts: ProbeOptions): Promise<Probe> {
       if (Date.now() > deadline) {
         running = false;
         await Promise.allSettled(loops);
-        client.disconnect();
+        await closeClient(client);
         throw new Error(`probe ${name}: no write acknowledged within ${opts.startTimeoutMs ?? 30_000} ms (${Object.keys(errorKinds).join('; ') || 'no error'})`);
       }
       await sleep(20);
@@ -256,7 +271,7 @@ export async function startProbe(opts: ProbeOptions): Promise<Probe> {
           else if (r.v !== acked.get(r.k)) lostKeys.push(r.k);
         }
       }
-      client.disconnect();
+      await closeClient(client);
       const latencies = acks.map((a) => a.latency).sort((a, b) => a - b);
       const whole = gapsIn(gapsFrom, end);
       const segments: ProbeSegment[] = marks.map((m, j) => {

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Cluster, Redis } from 'ioredis';
+import { probeLine, startProbe, type Probe } from '../../bench/probe.js';
 import { ROOT, startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
 
 const NODES = ['east-node-1', 'east-node-2', 'east-node-3'];
@@ -40,96 +40,17 @@ async function podIps(selector: string): Promise<string[]> {
   return list.items.map((p) => p.status.podIP ?? '').filter(Boolean);
 }
 
-/** Writes unique keys one after another, remembering every acknowledged one and the longest time without an ack. */
-class WriteLoop {
-  readonly acked = new Map<string, string>();
-  errors = 0;
-  maxGapMs = 0;
-  lastError = '';
-  private lastAck = Date.now();
-  private running = true;
-  private loop?: Promise<void>;
-
-  constructor(
-    readonly name: string,
-    readonly client: Cluster | Redis,
-  ) {}
-
-  start(): void {
-    this.lastAck = Date.now();
-    this.loop = (async () => {
-      for (let i = 0; this.running; i++) {
-        const key = `dr:${this.name}:${i}`;
-        const value = `v${i}-${Date.now()}`;
-        try {
-          await this.client.set(key, value);
-          const now = Date.now();
-          this.maxGapMs = Math.max(this.maxGapMs, now - this.lastAck);
-          this.lastAck = now;
-          this.acked.set(key, value);
-        } catch (e) {
-          this.errors++;
-          this.lastError = (e as Error).message;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    })();
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
-  }
-
-  /** Acknowledged keys whose value is not there any more. */
-  async lost(): Promise<string[]> {
-    const missing: string[] = [];
-    const keys = [...this.acked.keys()];
-    for (let i = 0; i < keys.length; i += 200) {
-      const chunk = keys.slice(i, i + 200);
-      const values = await Promise.all(chunk.map((k) => this.client.get(k)));
-      chunk.forEach((k, j) => {
-        if (values[j] !== this.acked.get(k)) missing.push(k);
-      });
-    }
-    return missing;
-  }
-}
-
-async function clusterClient(selector: string, password: string): Promise<Cluster> {
-  const ips = await podIps(selector);
-  const c = new Cluster(ips.map((host) => ({ host, port: 6379 })), {
-    redisOptions: { password, connectTimeout: 1000, commandTimeout: 2000, maxRetriesPerRequest: 2 },
-    clusterRetryStrategy: () => 100,
-    retryDelayOnFailover: 50,
-    retryDelayOnClusterDown: 50,
-    retryDelayOnTryAgain: 50,
-    slotsRefreshTimeout: 1000,
-    slotsRefreshInterval: 2000,
-    maxRedirections: 32,
-  });
-  c.on('error', () => undefined);
-  await c.ping();
-  return c;
-}
-
-async function sentinelClient(password: string): Promise<Redis> {
-  const ips = await podIps('app.kubernetes.io/component=sentinel,app.kubernetes.io/name=sessions');
-  const r = new Redis({
-    sentinels: ips.map((host) => ({ host, port: 26379 })),
-    name: 'mymaster',
-    password,
-    connectTimeout: 1000,
-    commandTimeout: 2000,
-    maxRetriesPerRequest: 2,
-    sentinelRetryStrategy: () => 100,
-    retryStrategy: () => 100,
-    reconnectOnError: (err) => (/READONLY/.test(err.message) ? 2 : false),
-  });
-  r.on('error', () => undefined);
-  await r.ping();
-  return r;
+/** Probes writing through the pods' own IPs, as an application in the cluster would (bench/probe.ts). */
+async function startProbes(): Promise<Probe[]> {
+  const seeds = async (selector: string, port: number) => (await podIps(selector)).map((host) => ({ host, port }));
+  return [
+    await startProbe({ name: 'orders', mode: 'cluster', hosts: await seeds('app=orders-leader', 6379), password: await secret('orders-redis', 'password'), prefix: 'dr:orders' }),
+    await startProbe({ name: 'cache', mode: 'cluster', hosts: await seeds('app.kubernetes.io/instance=cache', 6379), password: await secret('cache', 'redis-password'), prefix: 'dr:cache' }),
+    await startProbe({
+      name: 'sessions', mode: 'sentinel', hosts: await seeds('app.kubernetes.io/component=sentinel,app.kubernetes.io/name=sessions', 26379),
+      password: await secret('sessions-auth', 'password'), prefix: 'dr:sessions',
+    }),
+  ];
 }
 
 /** Waits until the node carries our mark at `step` (drain-reboot writes the step it is at into it). */
@@ -190,19 +111,14 @@ describe('drain-reboot on the demo sandbox', { timeout: 900_000 }, () => {
   });
 
   test('every node drained and rebooted in turn while clients write: no acknowledged write lost', async (t) => {
-    const loops = [
-      new WriteLoop('orders', await clusterClient('app=orders-leader', await secret('orders-redis', 'password'))),
-      new WriteLoop('cache', await clusterClient('app.kubernetes.io/instance=cache', await secret('cache', 'redis-password'))),
-      new WriteLoop('sessions', await sentinelClient(await secret('sessions-auth', 'password'))),
-    ];
     const bootBefore = new Map((await Promise.all(NODES.map(node))).map((n, i) => [NODES[i], n.status.nodeInfo.bootID]));
-    for (const l of loops) l.start();
+    const probes = await startProbes();
     await new Promise((r) => setTimeout(r, 1000));
     const started = Date.now();
     const r = await sb.cli(['drain-reboot', ...NODES, ...COMMON, '--delay', '2s', '--yes', '-o', 'json'], { timeoutMs: 800_000 });
     const tookMs = Date.now() - started;
     await new Promise((r2) => setTimeout(r2, 1000));
-    for (const l of loops) await l.stop();
+    const reports = await Promise.all(probes.map((p) => p.stop()));
     assertExit(r, 0);
 
     const results = JSON.parse(r.stdout) as Array<{ node: string; result: string; bootIdAfter: string; mastersMoved: string[]; durationMs: number }>;
@@ -224,16 +140,16 @@ describe('drain-reboot on the demo sandbox', { timeout: 900_000 }, () => {
     }
     assert.ok(results.some((x) => x.mastersMoved.length > 0), 'some masters were moved');
 
-    for (const l of loops) {
-      const lost = await l.lost();
-      t.diagnostic(`${l.name}: ${l.acked.size} acknowledged writes, ${lost.length} lost, ${l.errors} errors, longest gap without an ack ${l.maxGapMs} ms${l.lastError ? ` (last error: ${l.lastError})` : ''}`);
-      assert.deepEqual(lost.slice(0, 5), [], `${l.name}: acknowledged writes lost`);
-      assert.ok(l.acked.size > 100, `${l.name} kept writing`);
-      assert.ok(l.maxGapMs < 5000, `${l.name}: longest write gap ${l.maxGapMs} ms`);
+    for (const p of reports) {
+      t.diagnostic(probeLine(p));
+      assert.deepEqual(p.lostKeys.slice(0, 5), [], `${p.name}: acknowledged writes lost`);
+      assert.equal(p.lostAcknowledged, 0, `${p.name}: acknowledged writes lost`);
+      assert.equal(p.unverified, 0, `${p.name}: every acknowledged write could be read back`);
+      assert.ok(p.acknowledged > 100, `${p.name} kept writing`);
+      assert.ok(p.longestGapMs < 5000, `${p.name}: longest write gap ${p.longestGapMs} ms`);
     }
     t.diagnostic(`drain-reboot of 3 nodes took ${tookMs} ms (${results.map((x) => `${x.node} ${x.durationMs} ms`).join(', ')})`);
     t.diagnostic(`moved: ${results.flatMap((x) => x.mastersMoved).join('; ')}`);
-    for (const l of loops) await l.client.quit().catch(() => undefined);
   });
 
   test('interrupted (Ctrl-C) during the delay: the node stays cordoned by us, --resume continues and finishes', async () => {
@@ -271,7 +187,8 @@ describe('drain-reboot on the demo sandbox', { timeout: 900_000 }, () => {
     await untilMarkStep(target, 'delay', running);
     const second = await sb.cli(['drain-reboot', 'east-node-3', ...COMMON, '--delay', '1s', '--yes']);
     assertExit(second, 4);
-    assert.match(second.stderr, /drain-reboot is locked by kubectl-redis:.*op=dr-/);
+    // a live holder on this host is refused, saying who holds it, until when, and why it is not taken over
+    assert.match(second.stderr, /drain-reboot is locked by kubectl-redis:\S+\/(\d+) op=dr-\w+ \(lease "kubectl-redis-drain-reboot" in namespace "kube-system" until \S+Z unless renewed\); its process \1 on this host is still running/);
     assert.equal((await node('east-node-3')).spec?.unschedulable ?? false, false, 'the refused run cordoned nothing');
 
     const un = await sb.kubectl(['uncordon', target]);

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { KubectlRedisError, RefusedError, TimeoutError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { recordEvent } from '../../kube/events.js';
-import { LeaseLock, leaseExpired, type LeaseSpec } from '../../kube/lease.js';
+import { decideLease, LeaseLock, leaseExpired, localHolderInfo, pidAlive, readHolderInfo, type LeaseSpec } from '../../kube/lease.js';
 import { Journal } from '../../reconcile/journal.js';
 import { ConfigMapJournalBackend } from '../../reconcile/journal-configmap.js';
 import { discoverAll, type Target } from '../../targets/index.js';
@@ -208,8 +208,14 @@ export class DrainReboot {
     }
     const lease = await this.kube.get({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true }, SYSTEM_NAMESPACE, LEASE_NAME);
     const spec = lease?.spec as LeaseSpec | undefined;
-    if (spec?.holderIdentity && !leaseExpired(spec, Date.now())) rows.push({ node: '-', step: 'lock', action: `lease ${SYSTEM_NAMESPACE}/${LEASE_NAME} is held by ${spec.holderIdentity}: a run would refuse` });
-    else rows.push({ node: '-', step: 'lock', action: `take lease ${SYSTEM_NAMESPACE}/${LEASE_NAME} (held and renewed for the whole run)` });
+    const me = `kubectl-redis:${this.holder}/${process.pid} op=${live?.doc.id ?? '?'}`;
+    const decision = decideLease({
+      spec, held: readHolderInfo(spec, lease?.metadata.annotations), me: localHolderInfo(me, live?.doc.id),
+      journalOperation: live?.doc.id, nowMs: Date.now(), alive: pidAlive,
+    });
+    if (spec?.holderIdentity && !leaseExpired(spec, Date.now())) {
+      rows.push({ node: '-', step: 'lock', action: `lease ${SYSTEM_NAMESPACE}/${LEASE_NAME} is held by ${spec.holderIdentity}: a run would ${decision.kind === 'take-over' ? 'take it over' : 'refuse'} (${decision.kind === 'acquire' ? 'expired' : decision.reason})` });
+    } else rows.push({ node: '-', step: 'lock', action: `take lease ${SYSTEM_NAMESPACE}/${LEASE_NAME} (held and renewed for the whole run)` });
     if (this.req.abort) {
       rows.push({ node: '-', step: 'abort', action: 'uncordon every node this run cordoned, remove our marks, release the lease' });
       return rows;
@@ -265,12 +271,16 @@ export class DrainReboot {
       : `Drain and reboot ${nodes.length === 1 ? 'node' : 'nodes'} ${nodes.join(', ')} (${this.req.maxUnavailable} at a time, reboot method ${this.req.rebootMethod})?`;
     if (!(await this.deps.confirm(question))) return { kind: 'cancelled' };
 
+    const holder = `kubectl-redis:${this.holder}/${process.pid} op=${this.operationId}`;
     const lease = new LeaseLock(this.kube, {
-      namespace: SYSTEM_NAMESPACE, name: LEASE_NAME, holder: `kubectl-redis:${this.holder}/${process.pid} op=${this.operationId}`, durationSeconds: 60,
+      namespace: SYSTEM_NAMESPACE, name: LEASE_NAME, holder, durationSeconds: 60,
       purpose: 'drain-reboot', labels: { 'app.kubernetes.io/managed-by': 'kubectl-redis' },
+      // a holder of this host killed in the middle of the journal's operation is taken over at once, not in 60 s
+      holderInfo: localHolderInfo(holder, this.operationId), journalOperation: found?.doc.id,
       onLost: (reason) => this.deps.abort(`lost the drain-reboot lock: ${reason}`),
     });
-    await lease.acquire();
+    const { tookOverFrom } = await lease.acquire();
+    if (tookOverFrom) this.deps.reporter.info(`took the drain-reboot lock over from ${tookOverFrom}`);
     try {
       const args: Record<string, unknown> = this.req.resume || this.req.abort ? {} : {
         nodes: this.req.nodes.length ? this.req.nodes : undefined, selector: this.req.selector, maxUnavailable: this.req.maxUnavailable,

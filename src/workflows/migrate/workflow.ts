@@ -234,7 +234,11 @@ export class Migration {
       const notes: string[] = [];
       for (const [i, step] of steps.entries()) {
         const id = stepId(step);
-        if (this.journal.isDone(id)) continue;
+        if (this.journal.isDone(id)) {
+          // done by a run that was killed before it could say so: the note still belongs in this run's result
+          if (step.kind === 'resume') notes.push(...this.resumeNotes());
+          continue;
+        }
         this.r.step(i + 1, steps.length, describeStep(step, this.sidesText, this.target.ref));
         await this.journal.started(id);
         const detail = await this.runStep(step, notes);
@@ -664,8 +668,14 @@ export class Migration {
     if (!this.profile.owner || m.type !== 'annotation') return 'no operator: nothing to resume';
     const c = await prepareResume(this.to, this.target.ref, this.toNs, true);
     if (c.plan && (c.plan.changes.length > 0 || c.plan.operatorScale)) await applyPause(this.to, c, 'resume', undefined);
-    notes.push(`${this.target.ref} in ${this.from.context} stays paused with 0 pods: resuming it would start a second copy of every pod. Delete it once you are satisfied (kubectl --context ${this.from.context} -n ${this.ns} delete ${this.target.ref}); the data stays on the volumes, which keep reclaim policy Retain.`);
+    notes.push(...this.resumeNotes());
     return `resumed ${this.target.ref} in ${this.to.context}: its operator reconciles it from now on`;
+  }
+
+  /** What the user must know once the destination's operator is resumed: the source's copy stays paused. */
+  private resumeNotes(): string[] {
+    if (!this.profile.owner || this.tctx.mechanism.type !== 'annotation') return [];
+    return [`${this.target.ref} in ${this.from.context} stays paused with 0 pods: resuming it would start a second copy of every pod. Delete it once you are satisfied (kubectl --context ${this.from.context} -n ${this.ns} delete ${this.target.ref}); the data stays on the volumes, which keep reclaim policy Retain.`];
   }
 
   private totalMs(fallbackStart: number): number {
