@@ -2,6 +2,8 @@
 // optimistic-concurrency token (a stale write is a 409, which becomes JournalConflict).
 import type { KubeError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
+import { deleteObject } from '../kube/delete.js';
+import { RES } from '../kube/resources.js';
 import { JournalConflict, type JournalBackend, type JournalDoc } from './journal.js';
 
 export const JOURNAL_KEY = 'journal.json';
@@ -69,10 +71,6 @@ export class ConfigMapJournalBackend implements JournalBackend {
   }
 
   async remove(name: string): Promise<void> {
-    try {
-      await this.kube.request({ method: 'DELETE', path: `${this.base}/${encodeURIComponent(name)}`, call: this.call('delete', name) });
-    } catch (e) {
-      if ((e as KubeError).statusCode !== 404) throw e;
-    }
+    await deleteObject(this.kube, RES.configmaps, this.namespace, name);
   }
 }

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { KubeError, RefusedError, TimeoutError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
+import { deleteObject } from '../../kube/delete.js';
 import { evictPod } from '../../kube/eviction.js';
 import { patchObject, jsonPointerSegment } from '../../kube/patch.js';
 import type { KubeObject } from '../../kube/types.js';
@@ -183,17 +184,7 @@ export class DrainHelper {
   }
 
   async deletePod(namespace: string, name: string): Promise<void> {
-    try {
-      await this.kube.request({
-        method: 'DELETE',
-        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`,
-        query: { gracePeriodSeconds: 0 },
-        call: { verb: 'delete', resource: 'pods', namespace, name },
-      });
-    } catch (e) {
-      if ((e as KubeError).statusCode !== 404) throw e;
-      return;
-    }
+    if (!(await deleteObject(this.kube, PODS, namespace, name, { gracePeriodSeconds: 0 }))) return;
     await waitFor(`pod "${name}" in namespace "${namespace}" to be deleted`, async () => ((await this.kube.get(PODS, namespace, name)) ? notYet('still there') : true), {
       timeoutMs: 60_000, intervalMs: 250, signal: this.opts.signal,
     });

@@ -2,6 +2,7 @@
 // pre- and postconditions, observe again, and repeat for a bounded number of rounds until the plan is empty.
 // A refusal (two diverged masters, no --prefer) stops before anything changes.
 import type { KubeClient } from '../../kube/client.js';
+import { deleteObject } from '../../kube/delete.js';
 import { patchObject } from '../../kube/patch.js';
 import { applyPlan, type ApplyEvent, type ApplyReport, type KubeActions } from '../../reconcile/apply.js';
 import { RedisError } from '../../errors.js';
@@ -89,7 +90,7 @@ export function kubeActions(kube: KubeClient, namespace: string): KubeActions {
       await patchObject(kube, PODS, namespace, pod, { metadata: { labels: { [key]: value } } });
     },
     async deletePod(pod) {
-      await kube.request({ method: 'DELETE', path: `/api/v1/namespaces/${namespace}/pods/${pod}`, call: { verb: 'delete', resource: 'pods', namespace, name: pod } });
+      await deleteObject(kube, PODS, namespace, pod);
     },
     async patchAnnotation(object, key, value) {
       const [kind, name] = object.split('/');

@@ -1,6 +1,6 @@
-// The Kubernetes objects migrate reads and writes on either cluster, and the three verbs it needs beyond get/list/patch:
-// create (idempotent: an object that already exists is returned as it is), delete (gone already is fine), and
-// "what the pod template references" (the Secrets and ConfigMaps a StatefulSet's pods cannot start without).
+// The Kubernetes objects migrate reads and writes on either cluster, and what it needs beyond get/list/patch/delete:
+// create (idempotent: an object that already exists is returned as it is) and "what the pod template references"
+// (the Secrets and ConfigMaps a StatefulSet's pods cannot start without).
 import type { KubeError } from '../../errors.js';
 import { resourceName, resourcePath, type KubeClient } from '../../kube/client.js';
 import type { KubeObject, ResourceRef } from '../../kube/types.js';
@@ -43,20 +43,6 @@ export async function ensureCreated(kube: KubeClient, res: ResourceRef, namespac
     const now = await kube.get(res, namespace, name);
     if (!now) throw e;
     return { object: now, created: false };
-  }
-}
-
-/** Deletes the object; one already gone is not an error. */
-export async function deleteIfPresent(kube: KubeClient, res: ResourceRef, namespace: string | undefined, name: string): Promise<boolean> {
-  try {
-    await kube.request({
-      method: 'DELETE', path: resourcePath(res, namespace, name), body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
-      call: { verb: 'delete', resource: resourceName(res), namespace: res.namespaced ? namespace : undefined, name },
-    });
-    return true;
-  } catch (e) {
-    if ((e as KubeError).statusCode === 404) return false;
-    throw e;
   }
 }
 

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { localIdentity } from '../../util/identity.js';
 import { KubectlRedisError, RedisError, RefusedError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
+import { deleteObject } from '../../kube/delete.js';
 import { patchObject } from '../../kube/patch.js';
 import type { KubeObject } from '../../kube/types.js';
 import { notYet, waitFor } from '../../kube/wait.js';
@@ -21,7 +22,7 @@ import { resolveTarget, targetContext, type Target, type TargetContext } from '.
 import { migrationSupport, type MigrationProfile } from '../../targets/migration.js';
 import { applyPause, preparePause, prepareResume } from '../pause/index.js';
 import {
-  claimNames, deleteIfPresent, ensureCreated, podIp, podRunning, refOf, resourceOf, RES, selects, stsRange, templateLabels, templateReferences, type CreatedRef,
+  claimNames, ensureCreated, podIp, podRunning, refOf, resourceOf, RES, selects, stsRange, templateLabels, templateReferences, type CreatedRef,
 } from './kube.js';
 import {
   copyableConfig, copyableOwner, copyablePv, copyablePvc, copyableService, destinationStatefulSet, migrationSteps, ordinalSteps, ownedBy, podName, stepId,
@@ -763,11 +764,11 @@ export class Migration {
         }
       }
       if (dpvc) {
-        await deleteIfPresent(this.to, RES.pvcs, this.toNs, claim);
+        await deleteObject(this.to, RES.pvcs, this.toNs, claim);
         await waitFor(`claim ${this.toNs}/${claim} in ${this.to.context} to be deleted`, async () => ((await this.to.get(RES.pvcs, this.toNs, claim)) ? notYet('still there') : true), { timeoutMs: this.req.stepTimeoutMs, intervalMs: 250 });
       }
       // only our copy: a volume of the same name in the source is the original (deleting a Retain PV keeps its data)
-      if (pvName && (await this.from.get(RES.pvs, undefined, pvName))) await deleteIfPresent(this.to, RES.pvs, undefined, pvName);
+      if (pvName && (await this.from.get(RES.pvs, undefined, pvName))) await deleteObject(this.to, RES.pvs, undefined, pvName);
     }
     const want = k - set.start + 1;
     if (src.replicas < want) await patchObject(this.from, RES.statefulsets, this.ns, set.name, { spec: { replicas: want } });
@@ -782,16 +783,16 @@ export class Migration {
     }, { timeoutMs: this.req.stepTimeoutMs, intervalMs: this.pollMs, onState: (s) => this.r.info(s) });
     const created = this.fact<CreatedRef[]>('created') ?? [];
     for (const set of this.sets) {
-      await deleteIfPresent(this.to, RES.statefulsets, this.toNs, set.name);
+      await deleteObject(this.to, RES.statefulsets, this.toNs, set.name);
     }
     for (const c of [...created].reverse()) {
       if (c.plural === 'namespaces') continue;
-      await deleteIfPresent(this.to, resourceOf(c), c.namespace, c.name);
+      await deleteObject(this.to, resourceOf(c), c.namespace, c.name);
     }
     const nsCreated = created.find((c) => c.plural === 'namespaces');
     if (nsCreated) {
       const leftover = [...(await this.to.list(RES.pods, this.toNs)), ...(await this.to.list(RES.pvcs, this.toNs)), ...(await this.to.list(RES.statefulsets, this.toNs))];
-      if (leftover.length === 0) await deleteIfPresent(this.to, RES.namespaces, undefined, nsCreated.name);
+      if (leftover.length === 0) await deleteObject(this.to, RES.namespaces, undefined, nsCreated.name);
       else notes.push(`namespace ${this.toNs} in ${this.to.context} was created by migrate but now holds other objects; it was left`);
     }
     for (const [pv, policy] of Object.entries(this.fact<Record<string, string>>('pvPolicies') ?? {})) {
