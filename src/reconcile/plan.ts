@@ -5,6 +5,7 @@ import { CLUSTER_SLOTS } from '../redis/cluster-nodes.js';
 import {
   clusterPicture,
   desiredReplicas,
+  forgetters,
   isOrphan,
   keysIn,
   memberGroups,
@@ -103,6 +104,8 @@ class ClusterPlanner {
   private readonly forgotten = new Map<string, FindingKind>();
   private readonly bumps = new Map<string, { why: FindingKind; post: Condition[] }>();
   private readonly joining = new Set<string>();
+  /** `observer>id`: MEETs this plan makes because the observer forgot a live node */
+  private readonly reintroduced = new Set<string>();
   /** pod -> the finding this plan moved it to another master for */
   private readonly moved = new Map<string, FindingKind>();
 
@@ -142,6 +145,7 @@ class ClusterPlanner {
   run(): DraftAction[] {
     this.meetStale();
     this.meetOutsiders();
+    this.meetForgotten();
     this.goneNodes();
     this.contestedSlots();
     this.openSlots();
@@ -164,12 +168,12 @@ class ClusterPlanner {
 
   // -- membership
 
-  private meet(phase: Phase, why: FindingKind, from: Member, to: Member): void {
+  private meet(phase: Phase, why: FindingKind, from: Member, to: Member, alsoAfter: Condition[] = []): void {
     this.emit(phase, {
       ...common({
         pod: from.pod, why, description: `CLUSTER MEET ${to.ip}:${to.port} on ${from.pod} (${to.pod}, ${short(to.id)})`,
         precondition: [{ type: 'reachable', pod: from.pod }, { type: 'reachable', pod: to.pod }],
-        postcondition: [{ type: 'nodeKnown', observerPod: from.pod, nodeId: to.id, address: `${to.ip}:${to.port}` }],
+        postcondition: [{ type: 'nodeKnown', observerPod: from.pod, nodeId: to.id, address: `${to.ip}:${to.port}` }, ...alsoAfter],
       }),
       kind: 'clusterMeet', ip: to.ip, port: to.port, busPort: to.busPort,
     });
@@ -197,6 +201,24 @@ class ClusterPlanner {
       }
       this.joining.add(m.pod);
       this.meet('meet', 'pod-not-in-cluster', anchor, m);
+    }
+  }
+
+  /**
+   * A live node some others forgot (CLUSTER FORGET while it was still there): each of them MEETs it again. MEET
+   * works inside the 60 s ban FORGET sets (the ban only stops gossip from re-adding the node), and a node nobody
+   * else knows would stay forgotten for good. The node keeps its role: its own pings tell the others whose replica
+   * it is, or that it serves its slots, which is what the postcondition waits for.
+   */
+  private meetForgotten(): void {
+    for (const f of this.of('node-forgotten')) {
+      const x = this.member(f.nodeIds[0]);
+      if (!x) continue;
+      const first = toRanges(this.slotsOwnedBy(x.id))[0];
+      for (const m of forgetters(this.pic, x)) {
+        this.reintroduced.add(`${m.pod}>${x.id}`);
+        this.meet('meet', 'node-forgotten', m, x, first && x.self.role === 'master' ? [{ type: 'slotOwner', slot: first[0], nodeId: x.id, observerPod: m.pod }] : []);
+      }
     }
   }
 
@@ -514,6 +536,8 @@ class ClusterPlanner {
         }
       }
       for (const [id, slot] of firstSlotOf) {
+        // the observer forgot the owner altogether: the MEET that re-introduces it brings its slots along
+        if (this.reintroduced.has(`${observer}>${id}`)) continue;
         const owner = this.member(id);
         if (!owner || this.role.get(owner.pod) !== 'master' || owner.self.role !== 'master') {
           this.leave(f, `the owner of slot ${slot} does not answer; the views settle when it is back or forgotten`);

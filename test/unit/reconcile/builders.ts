@@ -425,6 +425,15 @@ export function contest(m: ClusterModel, owner: string, rival: string, count: nu
   return slots;
 }
 
+/**
+ * CLUSTER FORGET of a live node on every other node that may (its own replicas may not: "Can't forget my master!").
+ * The node itself still knows them all; the forgetters ban its id, so gossip does not bring it back.
+ */
+export function forgetNode(m: ClusterModel, pod: string): void {
+  const x = byPod(m, pod);
+  for (const n of m.nodes) if (n !== x && n.master !== x.id) forget(n, x.id);
+}
+
 /** A new empty pod on its own k8s node that nobody has met. */
 export function addStranger(m: ClusterModel, pod: string, id: string): void {
   const n: CNode = {
@@ -736,6 +745,16 @@ export const CASES: Case[] = [
       byPod(m, 'redis-3').master = ghost;
     }),
     findings: ['master-without-replica', 'orphan-replica', 'unknown-node'], actions: ['clusterForget', 'clusterReplicate'],
+  },
+  {
+    name: 'a replica forgotten by every other node (CLUSTER FORGET): each of them MEETs it again',
+    build: cluster(3, 1, (m) => forgetNode(m, 'redis-4')),
+    findings: ['node-forgotten'], actions: ['clusterMeet'],
+  },
+  {
+    name: 'a master forgotten by every node but its replica: its slots are uncovered in their views; MEET, no epoch bump',
+    build: cluster(3, 1, (m) => forgetNode(m, 'redis-1')),
+    findings: ['node-forgotten', 'views-disagree'], actions: ['clusterMeet'],
   },
   {
     name: 'role label disagrees with the role',
