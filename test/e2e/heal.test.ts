@@ -66,13 +66,16 @@ async function waitReady(target: string, count: number): Promise<void> {
   assert.fail(`${target}: pods not Ready`);
 }
 
-/** redis-cli --cluster check from one node, plus every node's own cluster_state. */
-async function clusterCheck(target: string): Promise<{ ok: boolean; text: string }> {
+/** redis-cli --cluster check from the first node (or from every node, each with its own view of the cluster). */
+async function clusterCheck(target: string, everyNode = false): Promise<{ ok: boolean; text: string }> {
   const pods = await podIps(SELECTOR[target]);
-  const r = await cli(target, pods[0].ip, ['--cluster', 'check', `${pods[0].ip}:6379`]);
-  const text = r.stdout + r.stderr;
-  const ok = r.code === 0 && !/\[ERR\]|\[WARNING\]/.test(text) && /All 16384 slots covered/.test(text);
-  return { ok, text };
+  const results = await Promise.all((everyNode ? pods : pods.slice(0, 1)).map(async (p) => {
+    const r = await cli(target, p.ip, ['--cluster', 'check', `${p.ip}:6379`]);
+    const text = r.stdout + r.stderr;
+    return { ok: r.code === 0 && !/\[ERR\]|\[WARNING\]/.test(text) && /All 16384 slots covered/.test(text), text: `from ${p.name}:\n${text}` };
+  }));
+  const bad = results.find((r) => !r.ok);
+  return bad ?? { ok: true, text: results.map((r) => r.text).join('\n') };
 }
 
 async function keyCount(target: string): Promise<number> {
@@ -93,6 +96,72 @@ interface ClusterFault {
   name: string;
   target: 'orders' | 'cache';
   inject(): Promise<void>;
+  /** More to require once the check passes; the check then runs from every node, not just the first. */
+  verify?(healSaid: string): Promise<void>;
+  /** What heal's output must show it did (so a fault Redis would mend by itself later is not healed by waiting). */
+  healSays?: RegExp;
+}
+
+/**
+ * CLUSTER FORGET of `pod`'s id on every other node at once (Redis bans a forgotten id for 60 s, so it must be
+ * quick): its own replicas refuse ("Can't forget my master!"), the rest obey. Returns the id.
+ */
+async function forgetEverywhere(target: 'orders' | 'cache', pod: string): Promise<string> {
+  const id = await myId(target, pod);
+  const others = (await podIps(SELECTOR[target])).filter((p) => p.name !== pod);
+  const answers = await Promise.all(others.map(async (p) => (await cli(target, p.ip, ['CLUSTER', 'FORGET', id])).stdout.trim()));
+  assert.ok(answers.every((a) => a === 'OK' || /forget my master/i.test(a)), answers.join(' | '));
+  assert.ok(answers.some((a) => a === 'OK'));
+  return id;
+}
+
+/** Every node's CLUSTER NODES lists every pod's node id, out of handshake. */
+async function fullMesh(target: 'orders' | 'cache'): Promise<void> {
+  const pods = await podIps(SELECTOR[target]);
+  const ids = await Promise.all(pods.map((p) => myId(target, p.name)));
+  for (const p of pods) {
+    const known = new Set((await cli(target, p.ip, ['CLUSTER', 'NODES'])).stdout.split('\n').filter((l) => l && !l.includes('handshake')).map((l) => l.split(' ')[0]));
+    for (const [i, id] of ids.entries()) assert.ok(known.has(id), `${p.name} knows ${pods[i].name} (${id.slice(0, 8)})`);
+  }
+}
+
+/** The role line of ROLE: `master`, or `slave <master ip>`. */
+async function roleOf(target: 'orders' | 'cache', pod: string): Promise<string> {
+  const lines = (await cli(target, await ip(target, pod), ['ROLE'])).stdout.split('\n');
+  return lines[0] === 'slave' ? `slave ${lines[1]}` : lines[0];
+}
+
+/** Pods of a target by role, in name order. */
+async function byRole(target: 'orders' | 'cache'): Promise<{ masters: string[]; replicas: string[] }> {
+  const out = { masters: [] as string[], replicas: [] as string[] };
+  for (const p of (await podIps(SELECTOR[target])).sort((a, b) => a.name.localeCompare(b.name))) {
+    ((await roleOf(target, p.name)) === 'master' ? out.masters : out.replicas).push(p.name);
+  }
+  return out;
+}
+
+function forgottenFault(target: 'orders' | 'cache', which: 'master' | 'replica'): ClusterFault {
+  let pod = '';
+  let role = '';
+  return {
+    name: `a forgotten ${which} (CLUSTER FORGET of its id on every other node; it still knows them)`,
+    target,
+    healSays: /CLUSTER MEET/,
+    async inject() {
+      const roles = await byRole(target);
+      pod = (which === 'master' ? roles.masters : roles.replicas)[0];
+      role = await roleOf(target, pod);
+      await forgetEverywhere(target, pod);
+      await sleep(1500);
+      // the fault holds: the others do not list it (a forgotten replica passes redis-cli --cluster check)
+      await assert.rejects(fullMesh(target), /knows/);
+    },
+    async verify(healSaid) {
+      await fullMesh(target);
+      // its role, not its master: on the OT preset heal also moves replicas off their master's Kubernetes node
+      assert.equal((await roleOf(target, pod)).split(' ')[0], role.split(' ')[0], `${pod} keeps its role; heal said:\n${healSaid}`);
+    },
+  };
 }
 
 const clusterFaults: ClusterFault[] = [
@@ -151,6 +220,8 @@ const clusterFaults: ClusterFault[] = [
       await sleep(6000);
     },
   },
+  forgottenFault('orders', 'replica'),
+  forgottenFault('cache', 'master'),
   {
     name: 'two pods restarted at once (new IPs; nodes.conf keeps the old ones)',
     target: 'orders',
@@ -207,12 +278,15 @@ describe('heal: Redis Cluster faults', () => {
       if (!check.ok) assert.match(dry.stdout, /^Plan for /m, `a broken cluster gets a plan:\n${check.text}\n${dry.stdout}${dry.stderr}`);
       const r = await healIt(fault.target);
       assert.equal(r.code, 0, `heal exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
-      let after = await clusterCheck(fault.target);
+      const everyNode = fault.verify !== undefined;
+      let after = await clusterCheck(fault.target, everyNode);
       for (let i = 0; i < 20 && !after.ok; i++) {
         await sleep(500);
-        after = await clusterCheck(fault.target);
+        after = await clusterCheck(fault.target, everyNode);
       }
       assert.ok(after.ok, `redis-cli --cluster check after heal:\n${after.text}\nheal said:\n${r.stdout}\n${r.stderr}`);
+      await fault.verify?.(r.stdout + r.stderr);
+      if (fault.healSays) assert.match(r.stdout + r.stderr, fault.healSays);
       assert.equal(await keyCount(fault.target), keysBefore, 'no key lost');
     });
   }
