@@ -168,10 +168,10 @@ class ClusterPlanner {
 
   // -- membership
 
-  private meet(phase: Phase, why: FindingKind, from: Member, to: Member, alsoAfter: Condition[] = []): void {
+  private meet(phase: Phase, why: FindingKind, from: Member, to: Member, alsoAfter: Condition[] = [], risk: 'safe' | 'data-loss' = 'safe', note = ''): void {
     this.emit(phase, {
       ...common({
-        pod: from.pod, why, description: `CLUSTER MEET ${to.ip}:${to.port} on ${from.pod} (${to.pod}, ${short(to.id)})`,
+        pod: from.pod, why, risk, description: `CLUSTER MEET ${to.ip}:${to.port} on ${from.pod} (${to.pod}, ${short(to.id)})${note}`,
         precondition: [{ type: 'reachable', pod: from.pod }, { type: 'reachable', pod: to.pod }],
         postcondition: [{ type: 'nodeKnown', observerPod: from.pod, nodeId: to.id, address: `${to.ip}:${to.port}` }, ...alsoAfter],
       }),
@@ -192,9 +192,12 @@ class ClusterPlanner {
 
   private meetOutsiders(): void {
     const anchor = memberGroups(this.pic)[0]?.[0];
+    const sides = this.partitionSides();
     for (const f of this.of('pod-not-in-cluster')) {
       const m = this.memberByPod(f.pods[0]);
       if (!m || !anchor) continue;
+      // a side of a partition that claims the main group's slots: contestedSlots reunites it, or refuses
+      if (sides.has(m.pod)) continue;
       if (this.ownedBy(m.id) > 0 || (m.fact.dbsize ?? 0) > 0) {
         this.leave(f, `${m.pod} holds slots or keys of its own; joining it could overwrite data: empty it (CLUSTER RESET) or join it by hand`);
         continue;
@@ -317,9 +320,79 @@ class ClusterPlanner {
     return [...owners].sort((a, b) => b.self.configEpoch - a.self.configEpoch || a.id.localeCompare(b.id))[0];
   }
 
+  /** Claimants of a contested slot that do not know each other, and their groups: the sides of a partition. */
+  private partitionSides(): Set<string> {
+    const out = new Set<string>();
+    for (const f of this.of('slot-multiple-owners')) {
+      const owners = f.nodeIds.map((id) => this.member(id)).filter((m): m is Member => !!m);
+      if (!partitioned(owners)) continue;
+      for (const g of memberGroups(this.pic)) if (g.some((m) => owners.includes(m))) for (const m of g) out.add(m.pod);
+    }
+    return out;
+  }
+
+  /**
+   * Two masters claim the same slots and do not know each other: the sides of a partition that a FORGET (an
+   * operator cleaning up "failed" nodes) kept apart, so Redis never compared their claims. When the sides meet
+   * again Redis keeps the claim with the higher config epoch and makes the other master, once it has lost all its
+   * slots, a replica of the winner (a full resync: its own keys are dropped), as after any healed partition. So heal
+   * reunites the sides with MEETs when the side to keep (--prefer, or the only one holding keys) has the higher
+   * epoch, and refuses otherwise rather than lose the side it was asked to keep.
+   */
+  private reunite(f: Finding, owners: Member[]): void {
+    const slots = (f.slots ?? []).flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i));
+    const winners = [...new Set(slots.map((s) => this.winnerOf(s, owners)))];
+    if (winners.length !== 1) {
+      throw new Refusal(`slots ${rangesText(f.slots ?? [])} are claimed by ${owners.map((m) => m.pod).join(' and ')}, which do not know each other, and the keys of different slots are on different sides: re-run heal with --prefer POD`, owners.map((m) => candidate(m.fact)));
+    }
+    const [winner] = winners;
+    const losers = owners.filter((m) => m !== winner);
+    const rival = losers.find((m) => m.self.configEpoch >= winner.self.configEpoch);
+    if (rival) {
+      throw new Refusal(
+        `${winner.pod} and ${rival.pod} both claim slots ${rangesText(f.slots ?? [])} and do not know each other (a partition kept apart by FORGET). ` +
+        `${winner.pod} has config epoch ${winner.self.configEpoch}, not above ${rival.pod}'s ${rival.self.configEpoch}: when they meet Redis keeps ${rival.pod}'s claim and drops ${winner.pod}'s keys. ` +
+        `Heal does not move the keys across a partition: re-run with --prefer ${rival.pod}, or copy ${winner.pod}'s keys by hand first`,
+        owners.map((m) => candidate(m.fact)),
+      );
+    }
+    for (const s of slots) this.owner[s] = winner.id;
+    const groups = memberGroups(this.pic);
+    const groupOf = (m: Member) => groups.find((g) => g.includes(m)) ?? [m];
+    const knows = (a: Member, b: Member) => a.view.some((e) => e.id === b.id && !e.handshake);
+    for (const loser of losers) {
+      const dropped = keysIn(loser.fact, slots);
+      const pairs: Array<[Member, Member]> = [];
+      for (const x of groupOf(loser)) {
+        for (const y of groupOf(winner)) {
+          if (x === y) continue;
+          if (!knows(x, y)) pairs.push([x, y]);
+          if (!knows(y, x)) pairs.push([y, x]);
+        }
+      }
+      // MEET works both ways inside FORGET's 60 s ban; the last one waits until the loser sees the winner's claim
+      pairs.forEach(([from, to], i) => {
+        const last = i === pairs.length - 1;
+        this.meet('meet', 'slot-multiple-owners', from, to,
+          last ? [{ type: 'slotOwner', slot: slots[0], nodeId: winner.id, observerPod: loser.pod }] : [],
+          dropped > 0 ? 'data-loss' : 'safe',
+          last ? `: the two sides of the partition meet; ${winner.pod} (config epoch ${winner.self.configEpoch}) keeps slots ${rangesText(f.slots ?? [])} and ${loser.pod} (epoch ${loser.self.configEpoch}) becomes its replica${dropped > 0 ? `, dropping its ${dropped} keys there` : ''}` : '');
+      });
+      if (this.slotsOwnedBy(loser.id).length === 0) {
+        this.role.set(loser.pod, 'replica');
+        this.masterOf.set(loser.pod, winner.id);
+        this.roleChangedBy.set(loser.pod, 'slot-multiple-owners');
+      }
+    }
+  }
+
   private contestedSlots(): void {
     for (const f of this.of('slot-multiple-owners')) {
       const owners = f.nodeIds.map((id) => this.member(id)).filter((m): m is Member => !!m);
+      if (partitioned(owners)) {
+        this.reunite(f, owners);
+        continue;
+      }
       const lost = new Map<string, { winner: Member; slots: number[] }>();
       for (const [a, b] of f.slots ?? []) {
         for (let s = a; s <= b; s++) {
@@ -774,6 +847,11 @@ class ClusterPlanner {
       if (action) this.emit('labels', action);
     }
   }
+}
+
+/** Some two of these masters do not know each other: their claims were never compared by Redis. */
+function partitioned(owners: Member[]): boolean {
+  return owners.some((a) => owners.some((b) => a !== b && !a.view.some((e) => e.id === b.id && !e.handshake)));
 }
 
 /** A replica moved twice within one phase needs only its last move. */

@@ -222,6 +222,7 @@ function introduce(m: ClusterModel, a: CNode, b: CNode): boolean {
 
 function learnClaims(m: ClusterModel, a: CNode, b: CNode, claimed: Array<[number, number]>): boolean {
   let changed = false;
+  const hadSlots = a.master === null && a.table.some((o) => o === a.id);
   for (const [first, last] of claimed) {
     for (let s = first; s <= last; s++) {
       const cur = a.table[s];
@@ -231,6 +232,12 @@ function learnClaims(m: ClusterModel, a: CNode, b: CNode, claimed: Array<[number
         changed = true;
       }
     }
+  }
+  // a master that lost its last slot to a claim with a higher epoch becomes a replica of the claimant (a full
+  // resync: its keys are the master's from then on)
+  if (changed && hadSlots && !a.table.some((o) => o === a.id)) {
+    a.master = b.id;
+    a.keys = new Map();
   }
   return changed;
 }
@@ -432,6 +439,28 @@ export function contest(m: ClusterModel, owner: string, rival: string, count: nu
 export function forgetNode(m: ClusterModel, pod: string): void {
   const x = byPod(m, pod);
   for (const n of m.nodes) if (n !== x && n.master !== x.id) forget(n, x.id);
+}
+
+/**
+ * A partition kept apart by FORGET: `pod` (a master) forgets every other node, its replica takes its slots over
+ * with a higher config epoch (CLUSTER FAILOVER TAKEOVER while it was frozen), and every other node forgets it. The
+ * two never compare claims again. Keys of the first slot: `keys.old` on the old master, `keys.new` on the new one.
+ */
+export function partitionTakeover(m: ClusterModel, pod: string, keys: { old?: number; new?: number } = {}): CNode {
+  const a = byPod(m, pod);
+  const b = replicasOfNode(m, a)[0] ?? fail(`${pod} has no replica`);
+  const first = a.table.indexOf(a.id);
+  for (const n of m.nodes) if (n !== a) forget(a, n.id);
+  b.master = null;
+  b.epoch = maxEpoch(m) + 1;
+  for (const n of m.nodes) {
+    if (n === a) continue;
+    for (let s = 0; s < CLUSTER_SLOTS; s++) if (n.table[s] === a.id) n.table[s] = b.id;
+    forget(n, a.id);
+  }
+  if (keys.old) a.keys.set(first, keys.old);
+  if (keys.new) b.keys.set(first, keys.new);
+  return b;
 }
 
 /** A new empty pod on its own k8s node that nobody has met. */
@@ -755,6 +784,26 @@ export const CASES: Case[] = [
     name: 'a master forgotten by every node but its replica: its slots are uncovered in their views; MEET, no epoch bump',
     build: cluster(3, 1, (m) => forgetNode(m, 'redis-1')),
     findings: ['node-forgotten', 'views-disagree'], actions: ['clusterMeet'],
+  },
+  {
+    name: 'a partition kept apart by FORGET: the old master and its promoted replica both claim its slots with keys: refused',
+    build: cluster(3, 1, (m) => partitionTakeover(m, 'redis-0', { old: 5, new: 7 })),
+    findings: ['master-without-replica', 'masters-same-node', 'pod-not-in-cluster', 'slot-multiple-owners'], actions: 'refused',
+  },
+  {
+    name: 'a partition kept apart by FORGET, --prefer the promoted replica (higher epoch): the sides MEET, the old master becomes its replica',
+    build: cluster(3, 1, (m) => partitionTakeover(m, 'redis-0', { old: 5, new: 7 })), prefer: 'redis-3',
+    findings: ['master-without-replica', 'masters-same-node', 'pod-not-in-cluster', 'slot-multiple-owners'], actions: ['clusterFailover', 'clusterMeet'],
+  },
+  {
+    name: 'a partition kept apart by FORGET, --prefer the old master (lower epoch): refused, MEET would drop its keys',
+    build: cluster(3, 1, (m) => partitionTakeover(m, 'redis-0', { old: 5, new: 7 })), prefer: 'redis-0',
+    findings: ['master-without-replica', 'masters-same-node', 'pod-not-in-cluster', 'slot-multiple-owners'], actions: 'refused',
+  },
+  {
+    name: 'a partition kept apart by FORGET, keys only on the promoted replica: no --prefer needed',
+    build: cluster(3, 1, (m) => partitionTakeover(m, 'redis-0', { new: 7 })),
+    findings: ['master-without-replica', 'masters-same-node', 'pod-not-in-cluster', 'slot-multiple-owners'], actions: ['clusterFailover', 'clusterMeet'],
   },
   {
     name: 'role label disagrees with the role',
