@@ -292,6 +292,92 @@ describe('heal: Redis Cluster faults', () => {
   }
 });
 
+describe('heal: two masters claiming one slot after a partition', () => {
+  /** A fresh key in one of the slots `pod` serves. */
+  async function keyOf(target: 'orders' | 'cache', pod: string): Promise<string> {
+    const addr = await ip(target, pod);
+    const mine = (await cli(target, addr, ['CLUSTER', 'NODES'])).stdout.split('\n').find((l) => l.includes('myself'));
+    const ranges = (mine ?? '').trim().split(' ').slice(8).filter((x) => !x.startsWith('[')).map((x) => x.split('-').map(Number));
+    for (let i = 0; i < 1000; i++) {
+      const key = `partition:${target}:${Date.now()}:${i}`;
+      const slot = Number((await cli(target, addr, ['CLUSTER', 'KEYSLOT', key])).stdout.trim());
+      if (ranges.some(([a, b]) => slot >= a && slot <= (b ?? a))) return key;
+    }
+    throw new Error(`no key found in ${pod}'s slots`);
+  }
+
+  async function claims(target: 'orders' | 'cache', pod: string, key: string): Promise<boolean> {
+    const addr = await ip(target, pod);
+    const slot = Number((await cli(target, addr, ['CLUSTER', 'KEYSLOT', key])).stdout.trim());
+    const mine = (await cli(target, addr, ['CLUSTER', 'NODES'])).stdout.split('\n').find((l) => l.includes('myself'));
+    const w = (mine ?? '').trim().split(' ');
+    return w[2].includes('master') && w.slice(8).some((x) => {
+      const [a, b] = x.split('-').map(Number);
+      return slot >= a && slot <= (b ?? a);
+    });
+  }
+
+  for (const target of ['orders', 'cache'] as const) {
+    test(`${target}: the old master frozen, its replica took over and took writes, each side FORGOT the other: refused without --prefer; --prefer the new master reunites them, its keys readable, no key lost`, async () => {
+      const keysBefore = await keyCount(target);
+      const { masters } = await byRole(target);
+      const a = masters[0];
+      const aIp = await ip(target, a);
+      const aId = await myId(target, a);
+      const pods = await podIps(SELECTOR[target]);
+      let b = '';
+      for (const p of pods) if ((await roleOf(target, p.name)) === `slave ${aIp}`) b = b || p.name;
+      assert.ok(b, `${a} has a replica`);
+      const key = await keyOf(target, a);
+      const after = `{${key}}:after`;
+      assert.equal((await cli(target, aIp, ['SET', key, 'before'])).stdout.trim(), 'OK');
+      assert.equal((await cli(target, aIp, ['WAIT', '1', '2000'])).stdout.trim(), '1');
+      const others = pods.filter((p) => p.name !== a);
+      const otherIds = await Promise.all(others.map((p) => myId(target, p.name)));
+      // the partition: the old master stops hearing anyone (it forgets them all), then freezes
+      for (const id of otherIds) assert.equal((await cli(target, aIp, ['CLUSTER', 'FORGET', id])).stdout.trim(), 'OK');
+      const frozen = await sb.sandbox(['fault', 'freeze', '--namespace', 'redis', '--pod', a]);
+      assert.equal(frozen.code, 0, frozen.stderr);
+      try {
+        const bIp = await ip(target, b);
+        assert.equal((await cli(target, bIp, ['CLUSTER', 'FAILOVER', 'TAKEOVER'])).stdout.trim(), 'OK');
+        for (let i = 0; i < 40 && !(await roleOf(target, b)).startsWith('master'); i++) await sleep(250);
+        assert.equal(await roleOf(target, b), 'master', `${b} took over`);
+        assert.equal((await cli(target, bIp, ['SET', key, 'after'])).stdout.trim(), 'OK');
+        assert.equal((await cli(target, bIp, ['SET', after, 'x'])).stdout.trim(), 'OK');
+        // the majority side forgets the "failed" old master, as an operator cleaning up would
+        const answers = await Promise.all(others.map(async (p) => (await cli(target, p.ip, ['CLUSTER', 'FORGET', aId])).stdout.trim()));
+        assert.deepEqual([...new Set(answers)], ['OK']);
+      } finally {
+        assert.equal((await sb.sandbox(['fault', 'thaw', '--namespace', 'redis', '--pod', a])).code, 0);
+      }
+      await sleep(3000);
+      assert.ok(await claims(target, a, key) && await claims(target, b, key), `${a} and ${b} both claim the slot of ${key}`);
+      const refused = await healIt(target);
+      assert.equal(refused.code, 4, refused.stdout + refused.stderr);
+      assert.match(refused.stderr, /--prefer/);
+      assert.ok(await claims(target, a, key) && await claims(target, b, key), 'nothing changed');
+      const r = await healIt(target, ['--prefer', b]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      let check = await clusterCheck(target, true);
+      for (let i = 0; i < 20 && !check.ok; i++) {
+        await sleep(500);
+        check = await clusterCheck(target, true);
+      }
+      assert.ok(check.ok, `redis-cli --cluster check after heal:\n${check.text}\nheal said:\n${r.stdout}\n${r.stderr}`);
+      await fullMesh(target);
+      // one of the two is master again, the other a replica (of it, or of another master: heal also fails over and
+      // moves replicas to keep masters and their replicas off one Kubernetes node)
+      const roles = [await roleOf(target, a), await roleOf(target, b)];
+      assert.deepEqual(roles.map((x) => x.split(' ')[0]).sort(), ['master', 'slave'], `one master, one replica: ${roles.join(', ')}`);
+      const any = (await podIps(SELECTOR[target]))[0].ip;
+      assert.equal((await cli(target, any, ['-c', 'GET', key])).stdout.trim(), 'after', 'the preferred side\'s value');
+      assert.equal((await cli(target, any, ['-c', 'GET', after])).stdout.trim(), 'x');
+      assert.equal(await keyCount(target), keysBefore + 2, 'no key lost');
+    });
+  }
+});
+
 describe('heal: Sentinel faults', () => {
   async function sentinels(): Promise<Array<{ name: string; ip: string }>> {
     return podIps('app.kubernetes.io/component=sentinel,app.kubernetes.io/name=sessions');
