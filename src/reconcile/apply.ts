@@ -145,13 +145,21 @@ function idOf(o: Observed, pod: string): string | undefined {
 }
 
 /**
- * The run of CLUSTER REPLICATE steps starting at `from` that can be sent back to back and awaited together: each
- * moves another replica, and none moves a node another of them is told to follow. Each such step waits for a full
- * resync, which Redis starts only after repl-diskless-sync-delay (5 s by default): awaited one by one, a swap of
- * three replicas took 15 s, and the masters they left were without a synced replica all that time.
+ * The run of steps starting at `from` that can be sent back to back and awaited together; 1 for any other step.
+ * - CLUSTER MEET: a MEET only adds what a node knows, and each waits for gossip (a handshake, then the met node's
+ *   slots on its next ping): one after another, re-introducing a forgotten master to four nodes took 10 s.
+ * - CLUSTER REPLICATE, while each moves another replica and none moves a node another of them is told to follow:
+ *   each waits for a full resync, which Redis starts only after repl-diskless-sync-delay (5 s by default). Awaited
+ *   one by one, a swap of three replicas took 15 s, and the masters they left were without a synced replica all
+ *   that time.
  */
-export function replicateBatch(actions: Action[], from: number, o: Observed): number {
+export function batchAt(actions: Action[], from: number, o: Observed): number {
   const first = actions[from];
+  if (first?.kind === 'clusterMeet') {
+    let end = from;
+    while (end < actions.length && actions[end].kind === 'clusterMeet') end++;
+    return end - from;
+  }
   if (first?.kind !== 'clusterReplicate') return 1;
   const pods = new Set<string>();
   const masters = new Set<string>();
@@ -171,7 +179,7 @@ export async function applyPlan(actions: Action[], first: Observed, deps: ApplyD
   const report: ApplyReport = { done: [], skipped: [], observed: first };
   const total = actions.length;
   for (let i = 0; i < actions.length;) {
-    const size = replicateBatch(actions, i, report.observed);
+    const size = batchAt(actions, i, report.observed);
     const sent: Array<{ a: Action; index: number; started: number; ipBefore: string | undefined; lastSent: number }> = [];
     // send every step of the batch: skip what is done, re-check the precondition on the latest observation, act
     for (const [k, a] of actions.slice(i, i + size).entries()) {

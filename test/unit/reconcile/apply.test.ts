@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyPlan, replicateBatch, type ApplyDeps, type KubeActions } from '../../../src/reconcile/apply.js';
+import { applyPlan, batchAt, type ApplyDeps, type KubeActions } from '../../../src/reconcile/apply.js';
 import { diagnose } from '../../../src/reconcile/diagnose.js';
 import { plan } from '../../../src/reconcile/plan.js';
 import type { RedisNode } from '../../../src/redis/connect.js';
 import type { Action, Observed } from '../../../src/reconcile/types.js';
-import { applyToCluster, byPod, clusterModel, moveToK8sNode, observeCluster, settle, type ClusterModel } from './builders.js';
+import { applyToCluster, byPod, clusterModel, forgetNode, moveToK8sNode, observeCluster, settle, type ClusterModel } from './builders.js';
 
 const noKube: KubeActions = {
   patchPodLabel: async () => undefined,
@@ -38,6 +38,10 @@ function modelDeps(m: ClusterModel, events: string[], syncObservations: number):
         applyToCluster(m, { kind: 'clusterReplicate', masterId, pod } as Action);
         syncing.set(pod, syncObservations);
       },
+      async clusterMeet(ip: string, port: number) {
+        events.push(`meet ${pod}`);
+        applyToCluster(m, { kind: 'clusterMeet', pod, ip, port, busPort: port + 10000 } as Action);
+      },
     };
     // only the one method these plans call: the model is no Redis client
     return node as unknown as RedisNode;
@@ -61,7 +65,7 @@ test('independent CLUSTER REPLICATE steps are sent back to back and their resync
   if (r.outcome !== 'actions') return;
   const moves = r.actions.filter((a) => a.kind === 'clusterReplicate');
   assert.ok(moves.length >= 2, `several moves: ${moves.map((a) => a.description).join('; ')}`);
-  const batch = replicateBatch(moves, 0, o);
+  const batch = batchAt(moves, 0, o);
   assert.ok(batch >= 2, `batched ${batch}`);
   const events: string[] = [];
   const report = await applyPlan(moves.slice(0, batch), o, modelDeps(m, events, 3));
@@ -86,11 +90,30 @@ test('a REPLICATE of a node another step of the run is told to follow is not bat
     precondition: [], postcondition: [{ type: 'replicaOf', pod, masterId: id(masterPod) }], risk: 'safe',
   });
   // redis-3 moves to redis-1, then redis-1 is told to follow redis-2: redis-3 would follow a node that is leaving
-  assert.equal(replicateBatch([step('redis-3', 'redis-1', 1), step('redis-1', 'redis-2', 2)], 0, o), 1);
+  assert.equal(batchAt([step('redis-3', 'redis-1', 1), step('redis-1', 'redis-2', 2)], 0, o), 1);
   // the same pod twice: one at a time
-  assert.equal(replicateBatch([step('redis-3', 'redis-1', 1), step('redis-3', 'redis-2', 2)], 0, o), 1);
+  assert.equal(batchAt([step('redis-3', 'redis-1', 1), step('redis-3', 'redis-2', 2)], 0, o), 1);
   // two replicas to two masters: together
-  assert.equal(replicateBatch([step('redis-3', 'redis-1', 1), step('redis-4', 'redis-2', 2)], 0, o), 2);
+  assert.equal(batchAt([step('redis-3', 'redis-1', 1), step('redis-4', 'redis-2', 2)], 0, o), 2);
+  // MEETs: together, up to the first other step
+  const meet = (pod: string, n: number): Action => ({ ...step(pod, 'redis-1', n), kind: 'clusterMeet', ip: '10.0.0.1', port: 6379, busPort: 16379 } as Action);
+  assert.equal(batchAt([meet('redis-2', 1), meet('redis-3', 2), meet('redis-4', 3), step('redis-5', 'redis-1', 4)], 0, o), 3);
   // anything else runs alone
-  assert.equal(replicateBatch([{ ...step('redis-3', 'redis-1', 1), kind: 'bumpEpoch' } as Action, step('redis-4', 'redis-2', 2)], 0, o), 1);
+  assert.equal(batchAt([{ ...step('redis-3', 'redis-1', 1), kind: 'bumpEpoch' } as Action, step('redis-4', 'redis-2', 2)], 0, o), 1);
+});
+
+test('the MEETs that re-introduce a forgotten master all go out before heal waits for gossip', async () => {
+  const m = clusterModel(3, 1);
+  forgetNode(m, 'redis-1');
+  settle(m);
+  const o = observeCluster(m);
+  const r = plan(o, diagnose(o), { kind: 'heal' });
+  assert.equal(r.outcome, 'actions');
+  if (r.outcome !== 'actions') return;
+  assert.deepEqual([...new Set(r.actions.map((a) => a.kind))], ['clusterMeet']);
+  const events: string[] = [];
+  const report = await applyPlan(r.actions, o, modelDeps(m, events, 0));
+  assert.equal(report.failed, undefined, report.failed?.reason);
+  assert.deepEqual(events, [...r.actions.map((a) => `meet ${a.pod}`), 'observe']);
+  assert.deepEqual(diagnose(observeCluster(m)), []);
 });
