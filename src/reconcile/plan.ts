@@ -460,7 +460,28 @@ class ClusterPlanner {
     });
   }
 
-  private addSlots(why: FindingKind, m: Member, slots: number[]): void {
+  private addSlots(why: FindingKind, m: Member, all: number[]): void {
+    // ADDSLOTS fails ("already busy") for a slot the taker's own view still gives to another node that no longer
+    // claims it (a stale view): SETSLOT NODE to itself takes such a slot, and its claim spreads by its config epoch.
+    // Slots of a node this plan forgets are free by then: FORGET runs first.
+    const stale = new Map<number, string>();
+    for (const e of m.view) {
+      if (e.id === m.id || e.role !== 'master' || e.handshake || this.forgotten.has(e.id)) continue;
+      for (const [a, b] of e.slots ?? []) for (let s = a; s <= b; s++) stale.set(s, e.id);
+    }
+    const slots = all.filter((s) => !stale.has(s));
+    for (const s of all.filter((x) => stale.has(x))) {
+      this.emit('slots', {
+        ...common({
+          pod: m.pod, why, description: `CLUSTER SETSLOT ${s} NODE ${short(m.id)} on ${m.pod}: its own view still gives the slot to ${short(stale.get(s)!)}, which no longer claims it`,
+          precondition: [{ type: 'role', pod: m.pod, equals: 'master' }],
+          postcondition: [{ type: 'slotOwner', slot: s, nodeId: m.id, observerPod: m.pod }],
+        }),
+        kind: 'setSlotNode', slot: s, nodeId: m.id,
+      });
+      this.owner[s] = m.id;
+    }
+    if (slots.length === 0) return;
     const ranges = toRanges(slots);
     this.emit('slots', {
       ...common({

@@ -806,6 +806,17 @@ export const CASES: Case[] = [
     findings: ['master-without-replica', 'masters-same-node', 'pod-not-in-cluster', 'slot-multiple-owners'], actions: ['clusterFailover', 'clusterMeet'],
   },
   {
+    // FC_SEED=1635942997: after the TAKEOVER the heir's own view still gave 5 slots to the other master, which
+    // never claimed them; ADDSLOTS on it failed ("already busy"), SETSLOT NODE to itself takes them
+    name: 'a stale view of a few slots, then their master loses its disk (2x1): the heir takes them with SETSLOT NODE',
+    build: cluster(2, 1, (m) => {
+      staleView(m, 'redis-2', 'redis-0', 'redis-1', 5);
+      settle(m);
+      loseNodesConf(m, 'redis-0', nodeId(0xf00));
+    }),
+    findings: ['orphan-replica', 'pod-not-in-cluster', 'unknown-node', 'views-disagree'], actions: ['clusterFailover', 'clusterForget', 'clusterMeet', 'clusterReplicate'],
+  },
+  {
     name: 'role label disagrees with the role',
     build: cluster(3, 1, (m) => {
       byPod(m, 'redis-0').label = 'replica';
