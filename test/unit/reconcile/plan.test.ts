@@ -14,6 +14,7 @@ import {
   byPod,
   clusterModel,
   collideEpochs,
+  forgetNode,
   contest,
   groupModel,
   loseNodesConf,
@@ -259,6 +260,7 @@ const CLUSTER_FAULTS: Record<string, ClusterFault> = {
     const ms = mastersOf(m);
     if (ms.length > 1) contest(m, ms[0].pod, ms[1].pod, 1 + (p % 30), { owner: p % 3 });
   },
+  forget: (m, p) => forgetNode(m, pickOf(m.nodes, p).pod),
   stranger: (m, p) => addStranger(m, `redis-new-${m.nodes.length}`, nodeId(0xe00 + m.nodes.length * 16 + (p % 16))),
   orphan: (m, p) => {
     const r = pickOf(m.nodes.filter((n) => n.master !== null), p);
