@@ -318,7 +318,7 @@ describe('heal: two masters claiming one slot after a partition', () => {
   }
 
   for (const target of ['orders', 'cache'] as const) {
-    test(`${target}: the old master frozen, its replica took over and took writes, each side FORGOT the other: refused without --prefer; --prefer the new master reunites them, its keys readable, no key lost`, async () => {
+    test(`${target}: the old master frozen, its replica took over and took writes, each side FORGOT the other: refused without --prefer and with --prefer the old master (lower epoch); --prefer the new master reunites them, its keys readable, no key lost`, async () => {
       const keysBefore = await keyCount(target);
       const { masters } = await byRole(target);
       const a = masters[0];
@@ -356,6 +356,12 @@ describe('heal: two masters claiming one slot after a partition', () => {
       const refused = await healIt(target);
       assert.equal(refused.code, 4, refused.stdout + refused.stderr);
       assert.match(refused.stderr, /--prefer/);
+      assert.ok(await claims(target, a, key) && await claims(target, b, key), 'nothing changed');
+      // the cut-off old master has the lower config epoch: when the sides meet Redis keeps the new master's claim,
+      // so keeping the old one's keys is refused rather than silently lost
+      const lower = await healIt(target, ['--prefer', a]);
+      assert.equal(lower.code, 4, lower.stdout + lower.stderr);
+      assert.match(lower.stderr, new RegExp(`config epoch \\d+, not above ${b}'s \\d+`));
       assert.ok(await claims(target, a, key) && await claims(target, b, key), 'nothing changed');
       const r = await healIt(target, ['--prefer', b]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
