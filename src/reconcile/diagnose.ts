@@ -352,7 +352,30 @@ function membershipFindings(o: Observed, pic: ClusterPicture): Finding[] {
       evidence: s.observers.map((p) => `${p} is in handshake with ${address}`),
     }));
   }
-  return [...out, ...outsiderFindings(o, pic)];
+  return [...out, ...outsiderFindings(o, pic), ...forgottenFindings(o, pic)];
+}
+
+/** Live members of the main group some of its other members do not know at all: CLUSTER FORGET of a node that is
+ * still there (gossip never brings it back by itself when nobody else knows it, and a forgotten master's slots are
+ * uncovered in the views of the nodes that forgot it). A forgotten replica is invisible to redis-cli --cluster check. */
+export function forgetters(pic: ClusterPicture, x: Member): Member[] {
+  const main = memberGroups(pic)[0] ?? [];
+  if (!main.includes(x)) return [];
+  return main.filter((m) => m !== x && m.id !== x.id && !m.view.some((e) => e.id === x.id));
+}
+
+function forgottenFindings(o: Observed, pic: ClusterPicture): Finding[] {
+  return (memberGroups(pic)[0] ?? []).flatMap((x) => {
+    const strangers = forgetters(pic, x);
+    if (strangers.length === 0) return [];
+    const slots = slotsOfMember(x);
+    return [finding({
+      kind: 'node-forgotten', severity: slots > 0 ? 'critical' : 'warning', pods: [x.pod, ...strangers.map((m) => m.pod)], nodeIds: [x.id], nodes: [x.nodeName],
+      message: `${x.pod} (${short(x.id)}, ${x.self.role}${slots > 0 ? `, ${slots} slots` : ''}) is in the cluster but ${strangers.length} node(s) do not know it: ${strangers.map((m) => m.pod).join(', ')}${slots > 0 ? '; its slots are uncovered in their views' : ''}`,
+      evidence: [`${x.pod} knows ${x.view.length - 1} other node(s)`, ...strangers.map((m) => `${m.pod} has no entry for ${short(x.id)}`)],
+      fix: healFix(o, 'node-forgotten'),
+    })];
+  });
 }
 
 /** Groups of members that know each other (directly or through one another). */

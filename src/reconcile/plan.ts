@@ -5,6 +5,7 @@ import { CLUSTER_SLOTS } from '../redis/cluster-nodes.js';
 import {
   clusterPicture,
   desiredReplicas,
+  forgetters,
   isOrphan,
   keysIn,
   memberGroups,
@@ -103,6 +104,8 @@ class ClusterPlanner {
   private readonly forgotten = new Map<string, FindingKind>();
   private readonly bumps = new Map<string, { why: FindingKind; post: Condition[] }>();
   private readonly joining = new Set<string>();
+  /** `observer>id`: MEETs this plan makes because the observer forgot a live node */
+  private readonly reintroduced = new Set<string>();
   /** pod -> the finding this plan moved it to another master for */
   private readonly moved = new Map<string, FindingKind>();
 
@@ -142,6 +145,7 @@ class ClusterPlanner {
   run(): DraftAction[] {
     this.meetStale();
     this.meetOutsiders();
+    this.meetForgotten();
     this.goneNodes();
     this.contestedSlots();
     this.openSlots();
@@ -164,12 +168,12 @@ class ClusterPlanner {
 
   // -- membership
 
-  private meet(phase: Phase, why: FindingKind, from: Member, to: Member): void {
+  private meet(phase: Phase, why: FindingKind, from: Member, to: Member, alsoAfter: Condition[] = [], risk: 'safe' | 'data-loss' = 'safe', note = ''): void {
     this.emit(phase, {
       ...common({
-        pod: from.pod, why, description: `CLUSTER MEET ${to.ip}:${to.port} on ${from.pod} (${to.pod}, ${short(to.id)})`,
+        pod: from.pod, why, risk, description: `CLUSTER MEET ${to.ip}:${to.port} on ${from.pod} (${to.pod}, ${short(to.id)})${note}`,
         precondition: [{ type: 'reachable', pod: from.pod }, { type: 'reachable', pod: to.pod }],
-        postcondition: [{ type: 'nodeKnown', observerPod: from.pod, nodeId: to.id, address: `${to.ip}:${to.port}` }],
+        postcondition: [{ type: 'nodeKnown', observerPod: from.pod, nodeId: to.id, address: `${to.ip}:${to.port}` }, ...alsoAfter],
       }),
       kind: 'clusterMeet', ip: to.ip, port: to.port, busPort: to.busPort,
     });
@@ -188,15 +192,36 @@ class ClusterPlanner {
 
   private meetOutsiders(): void {
     const anchor = memberGroups(this.pic)[0]?.[0];
+    const sides = this.partitionSides();
     for (const f of this.of('pod-not-in-cluster')) {
       const m = this.memberByPod(f.pods[0]);
       if (!m || !anchor) continue;
+      // a side of a partition that claims the main group's slots: contestedSlots reunites it, or refuses
+      if (sides.has(m.pod)) continue;
       if (this.ownedBy(m.id) > 0 || (m.fact.dbsize ?? 0) > 0) {
         this.leave(f, `${m.pod} holds slots or keys of its own; joining it could overwrite data: empty it (CLUSTER RESET) or join it by hand`);
         continue;
       }
       this.joining.add(m.pod);
       this.meet('meet', 'pod-not-in-cluster', anchor, m);
+    }
+  }
+
+  /**
+   * A live node some others forgot (CLUSTER FORGET while it was still there): each of them MEETs it again. MEET
+   * works inside the 60 s ban FORGET sets (the ban only stops gossip from re-adding the node), and a node nobody
+   * else knows would stay forgotten for good. The node keeps its role: its own pings tell the others whose replica
+   * it is, or that it serves its slots, which is what the postcondition waits for.
+   */
+  private meetForgotten(): void {
+    for (const f of this.of('node-forgotten')) {
+      const x = this.member(f.nodeIds[0]);
+      if (!x) continue;
+      const first = toRanges(this.slotsOwnedBy(x.id))[0];
+      for (const m of forgetters(this.pic, x)) {
+        this.reintroduced.add(`${m.pod}>${x.id}`);
+        this.meet('meet', 'node-forgotten', m, x, first && x.self.role === 'master' ? [{ type: 'slotOwner', slot: first[0], nodeId: x.id, observerPod: m.pod }] : []);
+      }
     }
   }
 
@@ -295,9 +320,79 @@ class ClusterPlanner {
     return [...owners].sort((a, b) => b.self.configEpoch - a.self.configEpoch || a.id.localeCompare(b.id))[0];
   }
 
+  /** Claimants of a contested slot that do not know each other, and their groups: the sides of a partition. */
+  private partitionSides(): Set<string> {
+    const out = new Set<string>();
+    for (const f of this.of('slot-multiple-owners')) {
+      const owners = f.nodeIds.map((id) => this.member(id)).filter((m): m is Member => !!m);
+      if (!partitioned(owners)) continue;
+      for (const g of memberGroups(this.pic)) if (g.some((m) => owners.includes(m))) for (const m of g) out.add(m.pod);
+    }
+    return out;
+  }
+
+  /**
+   * Two masters claim the same slots and do not know each other: the sides of a partition that a FORGET (an
+   * operator cleaning up "failed" nodes) kept apart, so Redis never compared their claims. When the sides meet
+   * again Redis keeps the claim with the higher config epoch and makes the other master, once it has lost all its
+   * slots, a replica of the winner (a full resync: its own keys are dropped), as after any healed partition. So heal
+   * reunites the sides with MEETs when the side to keep (--prefer, or the only one holding keys) has the higher
+   * epoch, and refuses otherwise rather than lose the side it was asked to keep.
+   */
+  private reunite(f: Finding, owners: Member[]): void {
+    const slots = (f.slots ?? []).flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i));
+    const winners = [...new Set(slots.map((s) => this.winnerOf(s, owners)))];
+    if (winners.length !== 1) {
+      throw new Refusal(`slots ${rangesText(f.slots ?? [])} are claimed by ${owners.map((m) => m.pod).join(' and ')}, which do not know each other, and the keys of different slots are on different sides: re-run heal with --prefer POD`, owners.map((m) => candidate(m.fact)));
+    }
+    const [winner] = winners;
+    const losers = owners.filter((m) => m !== winner);
+    const rival = losers.find((m) => m.self.configEpoch >= winner.self.configEpoch);
+    if (rival) {
+      throw new Refusal(
+        `${winner.pod} and ${rival.pod} both claim slots ${rangesText(f.slots ?? [])} and do not know each other (a partition kept apart by FORGET). ` +
+        `${winner.pod} has config epoch ${winner.self.configEpoch}, not above ${rival.pod}'s ${rival.self.configEpoch}: when they meet Redis keeps ${rival.pod}'s claim and drops ${winner.pod}'s keys. ` +
+        `Heal does not move the keys across a partition: re-run with --prefer ${rival.pod}, or copy ${winner.pod}'s keys by hand first`,
+        owners.map((m) => candidate(m.fact)),
+      );
+    }
+    for (const s of slots) this.owner[s] = winner.id;
+    const groups = memberGroups(this.pic);
+    const groupOf = (m: Member) => groups.find((g) => g.includes(m)) ?? [m];
+    const knows = (a: Member, b: Member) => a.view.some((e) => e.id === b.id && !e.handshake);
+    for (const loser of losers) {
+      const dropped = keysIn(loser.fact, slots);
+      const pairs: Array<[Member, Member]> = [];
+      for (const x of groupOf(loser)) {
+        for (const y of groupOf(winner)) {
+          if (x === y) continue;
+          if (!knows(x, y)) pairs.push([x, y]);
+          if (!knows(y, x)) pairs.push([y, x]);
+        }
+      }
+      // MEET works both ways inside FORGET's 60 s ban; the last one waits until the loser sees the winner's claim
+      pairs.forEach(([from, to], i) => {
+        const last = i === pairs.length - 1;
+        this.meet('meet', 'slot-multiple-owners', from, to,
+          last ? [{ type: 'slotOwner', slot: slots[0], nodeId: winner.id, observerPod: loser.pod }] : [],
+          dropped > 0 ? 'data-loss' : 'safe',
+          last ? `: the two sides of the partition meet; ${winner.pod} (config epoch ${winner.self.configEpoch}) keeps slots ${rangesText(f.slots ?? [])} and ${loser.pod} (epoch ${loser.self.configEpoch}) becomes its replica${dropped > 0 ? `, dropping its ${dropped} keys there` : ''}` : '');
+      });
+      if (this.slotsOwnedBy(loser.id).length === 0) {
+        this.role.set(loser.pod, 'replica');
+        this.masterOf.set(loser.pod, winner.id);
+        this.roleChangedBy.set(loser.pod, 'slot-multiple-owners');
+      }
+    }
+  }
+
   private contestedSlots(): void {
     for (const f of this.of('slot-multiple-owners')) {
       const owners = f.nodeIds.map((id) => this.member(id)).filter((m): m is Member => !!m);
+      if (partitioned(owners)) {
+        this.reunite(f, owners);
+        continue;
+      }
       const lost = new Map<string, { winner: Member; slots: number[] }>();
       for (const [a, b] of f.slots ?? []) {
         for (let s = a; s <= b; s++) {
@@ -365,7 +460,28 @@ class ClusterPlanner {
     });
   }
 
-  private addSlots(why: FindingKind, m: Member, slots: number[]): void {
+  private addSlots(why: FindingKind, m: Member, all: number[]): void {
+    // ADDSLOTS fails ("already busy") for a slot the taker's own view still gives to another node that no longer
+    // claims it (a stale view): SETSLOT NODE to itself takes such a slot, and its claim spreads by its config epoch.
+    // Slots of a node this plan forgets are free by then: FORGET runs first.
+    const stale = new Map<number, string>();
+    for (const e of m.view) {
+      if (e.id === m.id || e.role !== 'master' || e.handshake || this.forgotten.has(e.id)) continue;
+      for (const [a, b] of e.slots ?? []) for (let s = a; s <= b; s++) stale.set(s, e.id);
+    }
+    const slots = all.filter((s) => !stale.has(s));
+    for (const s of all.filter((x) => stale.has(x))) {
+      this.emit('slots', {
+        ...common({
+          pod: m.pod, why, description: `CLUSTER SETSLOT ${s} NODE ${short(m.id)} on ${m.pod}: its own view still gives the slot to ${short(stale.get(s)!)}, which no longer claims it`,
+          precondition: [{ type: 'role', pod: m.pod, equals: 'master' }],
+          postcondition: [{ type: 'slotOwner', slot: s, nodeId: m.id, observerPod: m.pod }],
+        }),
+        kind: 'setSlotNode', slot: s, nodeId: m.id,
+      });
+      this.owner[s] = m.id;
+    }
+    if (slots.length === 0) return;
     const ranges = toRanges(slots);
     this.emit('slots', {
       ...common({
@@ -514,6 +630,8 @@ class ClusterPlanner {
         }
       }
       for (const [id, slot] of firstSlotOf) {
+        // the observer forgot the owner altogether: the MEET that re-introduces it brings its slots along
+        if (this.reintroduced.has(`${observer}>${id}`)) continue;
         const owner = this.member(id);
         if (!owner || this.role.get(owner.pod) !== 'master' || owner.self.role !== 'master') {
           this.leave(f, `the owner of slot ${slot} does not answer; the views settle when it is back or forgotten`);
@@ -750,6 +868,11 @@ class ClusterPlanner {
       if (action) this.emit('labels', action);
     }
   }
+}
+
+/** Some two of these masters do not know each other: their claims were never compared by Redis. */
+function partitioned(owners: Member[]): boolean {
+  return owners.some((a) => owners.some((b) => a !== b && !a.view.some((e) => e.id === b.id && !e.handshake)));
 }
 
 /** A replica moved twice within one phase needs only its last move. */

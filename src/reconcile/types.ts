@@ -135,6 +135,7 @@ export const FINDING_KINDS = [
   'stale-ip',
   'unknown-node',
   'pod-not-in-cluster',
+  'node-forgotten',
   'slots-uncovered',
   'open-slot',
   'slot-multiple-owners',

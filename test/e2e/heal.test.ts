@@ -66,13 +66,16 @@ async function waitReady(target: string, count: number): Promise<void> {
   assert.fail(`${target}: pods not Ready`);
 }
 
-/** redis-cli --cluster check from one node, plus every node's own cluster_state. */
-async function clusterCheck(target: string): Promise<{ ok: boolean; text: string }> {
+/** redis-cli --cluster check from the first node (or from every node, each with its own view of the cluster). */
+async function clusterCheck(target: string, everyNode = false): Promise<{ ok: boolean; text: string }> {
   const pods = await podIps(SELECTOR[target]);
-  const r = await cli(target, pods[0].ip, ['--cluster', 'check', `${pods[0].ip}:6379`]);
-  const text = r.stdout + r.stderr;
-  const ok = r.code === 0 && !/\[ERR\]|\[WARNING\]/.test(text) && /All 16384 slots covered/.test(text);
-  return { ok, text };
+  const results = await Promise.all((everyNode ? pods : pods.slice(0, 1)).map(async (p) => {
+    const r = await cli(target, p.ip, ['--cluster', 'check', `${p.ip}:6379`]);
+    const text = r.stdout + r.stderr;
+    return { ok: r.code === 0 && !/\[ERR\]|\[WARNING\]/.test(text) && /All 16384 slots covered/.test(text), text: `from ${p.name}:\n${text}` };
+  }));
+  const bad = results.find((r) => !r.ok);
+  return bad ?? { ok: true, text: results.map((r) => r.text).join('\n') };
 }
 
 async function keyCount(target: string): Promise<number> {
@@ -93,6 +96,72 @@ interface ClusterFault {
   name: string;
   target: 'orders' | 'cache';
   inject(): Promise<void>;
+  /** More to require once the check passes; the check then runs from every node, not just the first. */
+  verify?(healSaid: string): Promise<void>;
+  /** What heal's output must show it did (so a fault Redis would mend by itself later is not healed by waiting). */
+  healSays?: RegExp;
+}
+
+/**
+ * CLUSTER FORGET of `pod`'s id on every other node at once (Redis bans a forgotten id for 60 s, so it must be
+ * quick): its own replicas refuse ("Can't forget my master!"), the rest obey. Returns the id.
+ */
+async function forgetEverywhere(target: 'orders' | 'cache', pod: string): Promise<string> {
+  const id = await myId(target, pod);
+  const others = (await podIps(SELECTOR[target])).filter((p) => p.name !== pod);
+  const answers = await Promise.all(others.map(async (p) => (await cli(target, p.ip, ['CLUSTER', 'FORGET', id])).stdout.trim()));
+  assert.ok(answers.every((a) => a === 'OK' || /forget my master/i.test(a)), answers.join(' | '));
+  assert.ok(answers.some((a) => a === 'OK'));
+  return id;
+}
+
+/** Every node's CLUSTER NODES lists every pod's node id, out of handshake. */
+async function fullMesh(target: 'orders' | 'cache'): Promise<void> {
+  const pods = await podIps(SELECTOR[target]);
+  const ids = await Promise.all(pods.map((p) => myId(target, p.name)));
+  for (const p of pods) {
+    const known = new Set((await cli(target, p.ip, ['CLUSTER', 'NODES'])).stdout.split('\n').filter((l) => l && !l.includes('handshake')).map((l) => l.split(' ')[0]));
+    for (const [i, id] of ids.entries()) assert.ok(known.has(id), `${p.name} knows ${pods[i].name} (${id.slice(0, 8)})`);
+  }
+}
+
+/** The role line of ROLE: `master`, or `slave <master ip>`. */
+async function roleOf(target: 'orders' | 'cache', pod: string): Promise<string> {
+  const lines = (await cli(target, await ip(target, pod), ['ROLE'])).stdout.split('\n');
+  return lines[0] === 'slave' ? `slave ${lines[1]}` : lines[0];
+}
+
+/** Pods of a target by role, in name order. */
+async function byRole(target: 'orders' | 'cache'): Promise<{ masters: string[]; replicas: string[] }> {
+  const out = { masters: [] as string[], replicas: [] as string[] };
+  for (const p of (await podIps(SELECTOR[target])).sort((a, b) => a.name.localeCompare(b.name))) {
+    ((await roleOf(target, p.name)) === 'master' ? out.masters : out.replicas).push(p.name);
+  }
+  return out;
+}
+
+function forgottenFault(target: 'orders' | 'cache', which: 'master' | 'replica'): ClusterFault {
+  let pod = '';
+  let role = '';
+  return {
+    name: `a forgotten ${which} (CLUSTER FORGET of its id on every other node; it still knows them)`,
+    target,
+    healSays: /CLUSTER MEET/,
+    async inject() {
+      const roles = await byRole(target);
+      pod = (which === 'master' ? roles.masters : roles.replicas)[0];
+      role = await roleOf(target, pod);
+      await forgetEverywhere(target, pod);
+      await sleep(1500);
+      // the fault holds: the others do not list it (a forgotten replica passes redis-cli --cluster check)
+      await assert.rejects(fullMesh(target), /knows/);
+    },
+    async verify(healSaid) {
+      await fullMesh(target);
+      // its role, not its master: on the OT preset heal also moves replicas off their master's Kubernetes node
+      assert.equal((await roleOf(target, pod)).split(' ')[0], role.split(' ')[0], `${pod} keeps its role; heal said:\n${healSaid}`);
+    },
+  };
 }
 
 const clusterFaults: ClusterFault[] = [
@@ -151,6 +220,8 @@ const clusterFaults: ClusterFault[] = [
       await sleep(6000);
     },
   },
+  forgottenFault('orders', 'replica'),
+  forgottenFault('cache', 'master'),
   {
     name: 'two pods restarted at once (new IPs; nodes.conf keeps the old ones)',
     target: 'orders',
@@ -207,13 +278,108 @@ describe('heal: Redis Cluster faults', () => {
       if (!check.ok) assert.match(dry.stdout, /^Plan for /m, `a broken cluster gets a plan:\n${check.text}\n${dry.stdout}${dry.stderr}`);
       const r = await healIt(fault.target);
       assert.equal(r.code, 0, `heal exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
-      let after = await clusterCheck(fault.target);
+      const everyNode = fault.verify !== undefined;
+      let after = await clusterCheck(fault.target, everyNode);
       for (let i = 0; i < 20 && !after.ok; i++) {
         await sleep(500);
-        after = await clusterCheck(fault.target);
+        after = await clusterCheck(fault.target, everyNode);
       }
       assert.ok(after.ok, `redis-cli --cluster check after heal:\n${after.text}\nheal said:\n${r.stdout}\n${r.stderr}`);
+      await fault.verify?.(r.stdout + r.stderr);
+      if (fault.healSays) assert.match(r.stdout + r.stderr, fault.healSays);
       assert.equal(await keyCount(fault.target), keysBefore, 'no key lost');
+    });
+  }
+});
+
+describe('heal: two masters claiming one slot after a partition', () => {
+  /** A fresh key in one of the slots `pod` serves. */
+  async function keyOf(target: 'orders' | 'cache', pod: string): Promise<string> {
+    const addr = await ip(target, pod);
+    const mine = (await cli(target, addr, ['CLUSTER', 'NODES'])).stdout.split('\n').find((l) => l.includes('myself'));
+    const ranges = (mine ?? '').trim().split(' ').slice(8).filter((x) => !x.startsWith('[')).map((x) => x.split('-').map(Number));
+    for (let i = 0; i < 1000; i++) {
+      const key = `partition:${target}:${Date.now()}:${i}`;
+      const slot = Number((await cli(target, addr, ['CLUSTER', 'KEYSLOT', key])).stdout.trim());
+      if (ranges.some(([a, b]) => slot >= a && slot <= (b ?? a))) return key;
+    }
+    throw new Error(`no key found in ${pod}'s slots`);
+  }
+
+  async function claims(target: 'orders' | 'cache', pod: string, key: string): Promise<boolean> {
+    const addr = await ip(target, pod);
+    const slot = Number((await cli(target, addr, ['CLUSTER', 'KEYSLOT', key])).stdout.trim());
+    const mine = (await cli(target, addr, ['CLUSTER', 'NODES'])).stdout.split('\n').find((l) => l.includes('myself'));
+    const w = (mine ?? '').trim().split(' ');
+    return w[2].includes('master') && w.slice(8).some((x) => {
+      const [a, b] = x.split('-').map(Number);
+      return slot >= a && slot <= (b ?? a);
+    });
+  }
+
+  for (const target of ['orders', 'cache'] as const) {
+    test(`${target}: the old master frozen, its replica took over and took writes, each side FORGOT the other: refused without --prefer and with --prefer the old master (lower epoch); --prefer the new master reunites them, its keys readable, no key lost`, async () => {
+      const keysBefore = await keyCount(target);
+      const { masters } = await byRole(target);
+      const a = masters[0];
+      const aIp = await ip(target, a);
+      const aId = await myId(target, a);
+      const pods = await podIps(SELECTOR[target]);
+      let b = '';
+      for (const p of pods) if ((await roleOf(target, p.name)) === `slave ${aIp}`) b = b || p.name;
+      assert.ok(b, `${a} has a replica`);
+      const key = await keyOf(target, a);
+      const after = `{${key}}:after`;
+      assert.equal((await cli(target, aIp, ['SET', key, 'before'])).stdout.trim(), 'OK');
+      assert.equal((await cli(target, aIp, ['WAIT', '1', '2000'])).stdout.trim(), '1');
+      const others = pods.filter((p) => p.name !== a);
+      const otherIds = await Promise.all(others.map((p) => myId(target, p.name)));
+      // the partition: the old master stops hearing anyone (it forgets them all), then freezes
+      for (const id of otherIds) assert.equal((await cli(target, aIp, ['CLUSTER', 'FORGET', id])).stdout.trim(), 'OK');
+      const frozen = await sb.sandbox(['fault', 'freeze', '--namespace', 'redis', '--pod', a]);
+      assert.equal(frozen.code, 0, frozen.stderr);
+      try {
+        const bIp = await ip(target, b);
+        assert.equal((await cli(target, bIp, ['CLUSTER', 'FAILOVER', 'TAKEOVER'])).stdout.trim(), 'OK');
+        for (let i = 0; i < 40 && !(await roleOf(target, b)).startsWith('master'); i++) await sleep(250);
+        assert.equal(await roleOf(target, b), 'master', `${b} took over`);
+        assert.equal((await cli(target, bIp, ['SET', key, 'after'])).stdout.trim(), 'OK');
+        assert.equal((await cli(target, bIp, ['SET', after, 'x'])).stdout.trim(), 'OK');
+        // the majority side forgets the "failed" old master, as an operator cleaning up would
+        const answers = await Promise.all(others.map(async (p) => (await cli(target, p.ip, ['CLUSTER', 'FORGET', aId])).stdout.trim()));
+        assert.deepEqual([...new Set(answers)], ['OK']);
+      } finally {
+        assert.equal((await sb.sandbox(['fault', 'thaw', '--namespace', 'redis', '--pod', a])).code, 0);
+      }
+      await sleep(3000);
+      assert.ok(await claims(target, a, key) && await claims(target, b, key), `${a} and ${b} both claim the slot of ${key}`);
+      const refused = await healIt(target);
+      assert.equal(refused.code, 4, refused.stdout + refused.stderr);
+      assert.match(refused.stderr, /--prefer/);
+      assert.ok(await claims(target, a, key) && await claims(target, b, key), 'nothing changed');
+      // the cut-off old master has the lower config epoch: when the sides meet Redis keeps the new master's claim,
+      // so keeping the old one's keys is refused rather than silently lost
+      const lower = await healIt(target, ['--prefer', a]);
+      assert.equal(lower.code, 4, lower.stdout + lower.stderr);
+      assert.match(lower.stderr, new RegExp(`config epoch \\d+, not above ${b}'s \\d+`));
+      assert.ok(await claims(target, a, key) && await claims(target, b, key), 'nothing changed');
+      const r = await healIt(target, ['--prefer', b]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      let check = await clusterCheck(target, true);
+      for (let i = 0; i < 20 && !check.ok; i++) {
+        await sleep(500);
+        check = await clusterCheck(target, true);
+      }
+      assert.ok(check.ok, `redis-cli --cluster check after heal:\n${check.text}\nheal said:\n${r.stdout}\n${r.stderr}`);
+      await fullMesh(target);
+      // one of the two is master again, the other a replica (of it, or of another master: heal also fails over and
+      // moves replicas to keep masters and their replicas off one Kubernetes node)
+      const roles = [await roleOf(target, a), await roleOf(target, b)];
+      assert.deepEqual(roles.map((x) => x.split(' ')[0]).sort(), ['master', 'slave'], `one master, one replica: ${roles.join(', ')}`);
+      const any = (await podIps(SELECTOR[target]))[0].ip;
+      assert.equal((await cli(target, any, ['-c', 'GET', key])).stdout.trim(), 'after', 'the preferred side\'s value');
+      assert.equal((await cli(target, any, ['-c', 'GET', after])).stdout.trim(), 'x');
+      assert.equal(await keyCount(target), keysBefore + 2, 'no key lost');
     });
   }
 });

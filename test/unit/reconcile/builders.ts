@@ -222,6 +222,7 @@ function introduce(m: ClusterModel, a: CNode, b: CNode): boolean {
 
 function learnClaims(m: ClusterModel, a: CNode, b: CNode, claimed: Array<[number, number]>): boolean {
   let changed = false;
+  const hadSlots = a.master === null && a.table.some((o) => o === a.id);
   for (const [first, last] of claimed) {
     for (let s = first; s <= last; s++) {
       const cur = a.table[s];
@@ -231,6 +232,12 @@ function learnClaims(m: ClusterModel, a: CNode, b: CNode, claimed: Array<[number
         changed = true;
       }
     }
+  }
+  // a master that lost its last slot to a claim with a higher epoch becomes a replica of the claimant (a full
+  // resync: its keys are the master's from then on)
+  if (changed && hadSlots && !a.table.some((o) => o === a.id)) {
+    a.master = b.id;
+    a.keys = new Map();
   }
   return changed;
 }
@@ -423,6 +430,37 @@ export function contest(m: ClusterModel, owner: string, rival: string, count: nu
   if (keys.owner) x.keys.set(slots[0], keys.owner);
   if (keys.rival) y.keys.set(slots[0], keys.rival);
   return slots;
+}
+
+/**
+ * CLUSTER FORGET of a live node on every other node that may (its own replicas may not: "Can't forget my master!").
+ * The node itself still knows them all; the forgetters ban its id, so gossip does not bring it back.
+ */
+export function forgetNode(m: ClusterModel, pod: string): void {
+  const x = byPod(m, pod);
+  for (const n of m.nodes) if (n !== x && n.master !== x.id) forget(n, x.id);
+}
+
+/**
+ * A partition kept apart by FORGET: `pod` (a master) forgets every other node, its replica takes its slots over
+ * with a higher config epoch (CLUSTER FAILOVER TAKEOVER while it was frozen), and every other node forgets it. The
+ * two never compare claims again. Keys of the first slot: `keys.old` on the old master, `keys.new` on the new one.
+ */
+export function partitionTakeover(m: ClusterModel, pod: string, keys: { old?: number; new?: number } = {}): CNode {
+  const a = byPod(m, pod);
+  const b = replicasOfNode(m, a)[0] ?? fail(`${pod} has no replica`);
+  const first = a.table.indexOf(a.id);
+  for (const n of m.nodes) if (n !== a) forget(a, n.id);
+  b.master = null;
+  b.epoch = maxEpoch(m) + 1;
+  for (const n of m.nodes) {
+    if (n === a) continue;
+    for (let s = 0; s < CLUSTER_SLOTS; s++) if (n.table[s] === a.id) n.table[s] = b.id;
+    forget(n, a.id);
+  }
+  if (keys.old) a.keys.set(first, keys.old);
+  if (keys.new) b.keys.set(first, keys.new);
+  return b;
 }
 
 /** A new empty pod on its own k8s node that nobody has met. */
@@ -736,6 +774,47 @@ export const CASES: Case[] = [
       byPod(m, 'redis-3').master = ghost;
     }),
     findings: ['master-without-replica', 'orphan-replica', 'unknown-node'], actions: ['clusterForget', 'clusterReplicate'],
+  },
+  {
+    name: 'a replica forgotten by every other node (CLUSTER FORGET): each of them MEETs it again',
+    build: cluster(3, 1, (m) => forgetNode(m, 'redis-4')),
+    findings: ['node-forgotten'], actions: ['clusterMeet'],
+  },
+  {
+    name: 'a master forgotten by every node but its replica: its slots are uncovered in their views; MEET, no epoch bump',
+    build: cluster(3, 1, (m) => forgetNode(m, 'redis-1')),
+    findings: ['node-forgotten', 'views-disagree'], actions: ['clusterMeet'],
+  },
+  {
+    name: 'a partition kept apart by FORGET: the old master and its promoted replica both claim its slots with keys: refused',
+    build: cluster(3, 1, (m) => partitionTakeover(m, 'redis-0', { old: 5, new: 7 })),
+    findings: ['master-without-replica', 'masters-same-node', 'pod-not-in-cluster', 'slot-multiple-owners'], actions: 'refused',
+  },
+  {
+    name: 'a partition kept apart by FORGET, --prefer the promoted replica (higher epoch): the sides MEET, the old master becomes its replica',
+    build: cluster(3, 1, (m) => partitionTakeover(m, 'redis-0', { old: 5, new: 7 })), prefer: 'redis-3',
+    findings: ['master-without-replica', 'masters-same-node', 'pod-not-in-cluster', 'slot-multiple-owners'], actions: ['clusterFailover', 'clusterMeet'],
+  },
+  {
+    name: 'a partition kept apart by FORGET, --prefer the old master (lower epoch): refused, MEET would drop its keys',
+    build: cluster(3, 1, (m) => partitionTakeover(m, 'redis-0', { old: 5, new: 7 })), prefer: 'redis-0',
+    findings: ['master-without-replica', 'masters-same-node', 'pod-not-in-cluster', 'slot-multiple-owners'], actions: 'refused',
+  },
+  {
+    name: 'a partition kept apart by FORGET, keys only on the promoted replica: no --prefer needed',
+    build: cluster(3, 1, (m) => partitionTakeover(m, 'redis-0', { new: 7 })),
+    findings: ['master-without-replica', 'masters-same-node', 'pod-not-in-cluster', 'slot-multiple-owners'], actions: ['clusterFailover', 'clusterMeet'],
+  },
+  {
+    // FC_SEED=1635942997: after the TAKEOVER the heir's own view still gave 5 slots to the other master, which
+    // never claimed them; ADDSLOTS on it failed ("already busy"), SETSLOT NODE to itself takes them
+    name: 'a stale view of a few slots, then their master loses its disk (2x1): the heir takes them with SETSLOT NODE',
+    build: cluster(2, 1, (m) => {
+      staleView(m, 'redis-2', 'redis-0', 'redis-1', 5);
+      settle(m);
+      loseNodesConf(m, 'redis-0', nodeId(0xf00));
+    }),
+    findings: ['orphan-replica', 'pod-not-in-cluster', 'unknown-node', 'views-disagree'], actions: ['clusterFailover', 'clusterForget', 'clusterMeet', 'clusterReplicate'],
   },
   {
     name: 'role label disagrees with the role',

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { diagnose, toRanges } from '../../../src/reconcile/diagnose.js';
 import { FINDING_KINDS, NON_TOPOLOGY_KINDS, type Observed } from '../../../src/reconcile/types.js';
 import type { ClusterNodeEntry } from '../../../src/redis/types.js';
-import { CASES, byPod, clusterModel, groupModel, observeCluster, observeGroup, observeScenario, restartOnNewIp, settle, contest, uncover } from './builders.js';
+import { CASES, byPod, clusterModel, forgetNode, groupModel, observeCluster, observeGroup, observeScenario, restartOnNewIp, settle, contest, uncover } from './builders.js';
 
 const kinds = (o: Observed) => [...new Set(diagnose(o).map((f) => f.kind))].sort();
 const topology = (o: Observed) => diagnose(o).filter((f) => !NON_TOPOLOGY_KINDS.includes(f.kind));
@@ -38,6 +38,28 @@ test('a node known under its old IP: stale-ip names the node, its new address an
   assert.match(f.message, /redis-1 \(00020002\) answers at 10\.1\.0\.11:6379 but 5 node\(s\) still know it at its old address 10\.0\.0\.11:6379/);
   assert.equal(f.evidence.length, 5);
   assert.equal(f.fix, 'kubectl redis heal rediscluster/orders -n shop --only stale-ip');
+});
+
+test('a forgotten master: node-forgotten names it and every node that forgot it; its own replica still knows it', () => {
+  const m = clusterModel(3, 1);
+  forgetNode(m, 'redis-1');
+  settle(m);
+  const f = diagnose(observeCluster(m)).find((x) => x.kind === 'node-forgotten');
+  assert.ok(f, 'node-forgotten reported');
+  assert.equal(f.severity, 'critical');
+  assert.deepEqual(f.nodeIds, [byPod(m, 'redis-1').id]);
+  // redis-4 replicates redis-1 and cannot forget it
+  assert.deepEqual(f.pods, ['redis-0', 'redis-1', 'redis-2', 'redis-3', 'redis-5']);
+  assert.match(f.message, /redis-1 \(00020002, master, 5461 slots\) is in the cluster but 4 node\(s\) do not know it/);
+});
+
+test('a forgotten replica is a warning (redis-cli --cluster check does not see it), and a healthy cluster has none', () => {
+  const m = clusterModel(3, 1);
+  assert.equal(diagnose(observeCluster(m)).length, 0);
+  forgetNode(m, 'redis-3');
+  settle(m);
+  const fs = diagnose(observeCluster(m));
+  assert.deepEqual(fs.map((x) => [x.kind, x.severity]), [['node-forgotten', 'warning']]);
 });
 
 test('uncovered slots are reported as ranges with the keys found in them', () => {

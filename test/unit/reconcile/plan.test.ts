@@ -14,6 +14,7 @@ import {
   byPod,
   clusterModel,
   collideEpochs,
+  forgetNode,
   contest,
   groupModel,
   loseNodesConf,
@@ -22,6 +23,7 @@ import {
   nodeId,
   observeScenario,
   openSlot,
+  partitionTakeover,
   replicasOfNode,
   restartOnNewIp,
   settle,
@@ -258,6 +260,7 @@ const CLUSTER_FAULTS: Record<string, ClusterFault> = {
     const ms = mastersOf(m);
     if (ms.length > 1) contest(m, ms[0].pod, ms[1].pod, 1 + (p % 30), { owner: p % 3 });
   },
+  forget: (m, p) => forgetNode(m, pickOf(m.nodes, p).pod),
   stranger: (m, p) => addStranger(m, `redis-new-${m.nodes.length}`, nodeId(0xe00 + m.nodes.length * 16 + (p % 16))),
   orphan: (m, p) => {
     const r = pickOf(m.nodes.filter((n) => n.master !== null), p);
@@ -406,4 +409,25 @@ test('property: a healthy target plans nothing', () => {
     }),
     { numRuns: 30 },
   );
+});
+
+test('a partition kept apart by FORGET: refused without --prefer naming both sides; --prefer the new master MEETs both ways and waits for the old one to see its claim', () => {
+  const m = clusterModel(3, 1);
+  const b = partitionTakeover(m, 'redis-0', { old: 5, new: 7 });
+  settle(m);
+  const refused = planFor(observeScenario({ kind: 'cluster', model: m }));
+  assert.equal(refused.outcome, 'refused');
+  if (refused.outcome === 'refused') {
+    assert.match(refused.message, /redis-3 and redis-0, and each holds keys/);
+    assert.deepEqual(refused.candidates.map((c) => c.pod).sort(), ['redis-0', 'redis-3']);
+  }
+  const lower = planFor(observeScenario({ kind: 'cluster', model: m }), { kind: 'heal', prefer: 'redis-0' });
+  assert.equal(lower.outcome, 'refused');
+  if (lower.outcome === 'refused') assert.match(lower.message, /config epoch 1, not above redis-3's \d+/);
+  const meets = actionsOf(planFor(observeScenario({ kind: 'cluster', model: m }), { kind: 'heal', prefer: 'redis-3' })).filter((a) => a.kind === 'clusterMeet');
+  // redis-0 forgot all five and all five forgot it
+  assert.equal(meets.length, 10);
+  assert.deepEqual(new Set(meets.map((a) => a.pod)).size, 6);
+  assert.ok(meets.every((a) => a.risk === 'data-loss'));
+  assert.deepEqual(meets[meets.length - 1].postcondition.at(-1), { type: 'slotOwner', slot: 0, nodeId: b.id, observerPod: 'redis-0' });
 });
