@@ -88,6 +88,7 @@ const BLOCKING_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>([
   'node-failed',
   'stale-ip',
   'pod-not-in-cluster',
+  'node-forgotten',
   'slots-uncovered',
   'slot-multiple-owners',
   'no-master',
