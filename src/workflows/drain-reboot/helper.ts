@@ -64,7 +64,8 @@ export class DrainHelper {
   }
 
   private patchNode(name: string, patch: Record<string, unknown>): Promise<KubeObject> {
-    return patchObject(this.kube, NODES, undefined, name, patch, { kind: 'merge' });
+    // cordon, mark and release set absolute values: sending one twice is sending it once
+    return patchObject(this.kube, NODES, undefined, name, patch, { kind: 'merge', idempotent: true });
   }
 
   /** spec.unschedulable=true plus our mark, in one patch. */

@@ -86,7 +86,7 @@ export function healable(findings: Finding[], only?: FindingKind[]): Finding[] {
 export function kubeActions(kube: KubeClient, namespace: string): KubeActions {
   return {
     async patchPodLabel(pod, key, value) {
-      await patchObject(kube, PODS, namespace, pod, { metadata: { labels: { [key]: value } } });
+      await patchObject(kube, PODS, namespace, pod, { metadata: { labels: { [key]: value } } }, { idempotent: true });
     },
     async deletePod(pod) {
       await kube.request({ method: 'DELETE', path: `/api/v1/namespaces/${namespace}/pods/${pod}`, call: { verb: 'delete', resource: 'pods', namespace, name: pod } });
@@ -94,11 +94,11 @@ export function kubeActions(kube: KubeClient, namespace: string): KubeActions {
     async patchAnnotation(object, key, value) {
       const [kind, name] = object.split('/');
       if (kind !== 'pod') throw new Error(`heal cannot annotate ${object}`);
-      await patchObject(kube, PODS, namespace, name, { metadata: { annotations: { [key]: value } } });
+      await patchObject(kube, PODS, namespace, name, { metadata: { annotations: { [key]: value } } }, { idempotent: true });
     },
     async scaleDeployment(name, replicas) {
       const [ns, n] = name.includes('/') ? name.split('/') : [namespace, name];
-      await patchObject(kube, DEPLOYMENTS, ns, n, { spec: { replicas } }, { subresource: 'scale' });
+      await patchObject(kube, DEPLOYMENTS, ns, n, { spec: { replicas } }, { subresource: 'scale', idempotent: true });
     },
   };
 }
