@@ -120,6 +120,20 @@ async function settle(session: TargetSession, intent: Intent, opts: HealOptions)
   }
 }
 
+/**
+ * Why heal stopped with findings left and no action for them, as the rest of one sentence. A Redis that does not
+ * answer (frozen, hung node, partition) is named first: nothing can be done to it until it answers or is gone.
+ */
+export function remainingFailure(left: Finding[]): string {
+  const silent = [...new Set(left.filter((f) => f.kind === 'node-unreachable').flatMap((f) => f.pods))].sort();
+  if (silent.length > 0) {
+    const which = silent.length === 1 ? `pod "${silent[0]}" does` : `pods ${silent.map((p) => `"${p}"`).join(', ')} do`;
+    return `the Redis in ${which} not answer (a frozen process, a hung node or a partition), so heal cannot act on it; find out why (kubectl describe pod ${silent[0]}), then re-run heal once it answers or is restarted`;
+  }
+  const kinds = [...new Set(left.map((f) => f.kind))].join(', ');
+  return `findings remain that heal has no action for${kinds ? ` (${kinds})` : ''}`;
+}
+
 export async function heal(session: TargetSession, opts: HealOptions): Promise<HealResult> {
   let observed = await session.observe();
   const auth = authFailure(observed);
@@ -133,7 +147,15 @@ export async function heal(session: TargetSession, opts: HealOptions): Promise<H
     result.failure = firstPlan.message;
     return result;
   }
-  if (firstPlan.actions.length === 0) return result;
+  if (firstPlan.actions.length === 0) {
+    // a Redis that does not answer is not "nothing to heal": say which one, and exit non-zero
+    const silent = healable(before, opts.only).filter((f) => f.kind === 'node-unreachable');
+    if (silent.length > 0 && !opts.dryRun) {
+      result.outcome = 'failed';
+      result.failure = remainingFailure(silent);
+    }
+    return result;
+  }
   if (opts.dryRun) {
     result.outcome = 'dry-run';
     return result;
@@ -174,7 +196,7 @@ export async function heal(session: TargetSession, opts: HealOptions): Promise<H
     result.unfixed = next.unfixed ?? [];
     if (next.actions.length === 0) {
       result.outcome = healable(findings, opts.only).length === 0 ? 'healthy' : 'rounds-exhausted';
-      if (result.outcome === 'rounds-exhausted') result.failure = 'findings remain that heal has no action for';
+      if (result.outcome === 'rounds-exhausted') result.failure = remainingFailure(healable(findings, opts.only));
       return result;
     }
     actions = next.actions;
