@@ -34,6 +34,11 @@ export function isTransient(err: unknown): boolean {
   return code === 429 || code >= 500;
 }
 
+/** The request ran out of --request-timeout (the server did not answer in time). */
+export function isTimeout(err: unknown): boolean {
+  return err instanceof KubeError && err.statusCode === undefined && /did not answer/.test(err.message);
+}
+
 /** A request is safe to repeat when it only reads, or its caller says so (see RawRequest.idempotent). */
 export function isRetrySafe(method: string, idempotent: boolean | undefined): boolean {
   return method === 'GET' || idempotent === true;
@@ -71,6 +76,8 @@ export interface RetryInput {
 export function retryDelay(input: RetryInput, policy: RetryPolicy = DEFAULT_RETRY, random: () => number = Math.random): number | undefined {
   if (!isRetrySafe(input.method, input.idempotent)) return undefined;
   if (!isTransient(input.error)) return undefined;
+  // a request that hit --request-timeout already waited as long as the user allowed: not repeated here
+  if (isTimeout(input.error)) return undefined;
   if (input.attempt >= policy.maxAttempts) return undefined;
   const delay = input.retryAfterMs !== undefined ? Math.min(input.retryAfterMs, policy.maxRetryAfterMs) : backoffDelay(input.attempt, policy, random);
   if (input.elapsedMs + delay > policy.budgetMs) return undefined;

@@ -241,7 +241,7 @@ describe('faults during commands (issue 13)', { timeout: 900_000 }, () => {
     await eventually('cache to be ok', () => clusterCheck(sb, cache, SHAPE), 90_000, 1000);
   });
 
-  test('API unreachable for 6 s in the middle of drain-reboot: rides through, or one sentence and the re-run completes', async () => {
+  test('API unreachable for 6 s in the middle of drain-reboot: rides through, or one sentence and the re-run completes', async (t) => {
     const name = 'east-node-2';
     const bootBefore = (await node(name)).bootID;
     const c = spawnCli(['drain-reboot', name, ...COMMON]);
@@ -249,6 +249,7 @@ describe('faults during commands (issue 13)', { timeout: 900_000 }, () => {
     await fault(['unreachable', '--seconds', '6']);
     const r = await c.result;
     await fault(['clear']);
+    t.diagnostic(r.code === 0 ? 'rode through' : `stopped: ${r.stderr.split('\n').filter((l) => l.startsWith('error: ')).join(' ')}`);
     if (r.code !== 0) {
       const sentence = oneSentence(r);
       assert.match(sentence, /API server|drain-reboot|not answer/, sentence);
@@ -262,7 +263,7 @@ describe('faults during commands (issue 13)', { timeout: 900_000 }, () => {
     await eventually('cache to be ok', () => clusterCheck(sb, cache, SHAPE), 90_000, 1000);
   });
 
-  test('API unreachable for 5 s in the middle of heal: rides through, or one sentence and the re-run completes with check OK', async () => {
+  test('API unreachable for 5 s in the middle of heal: rides through, or one sentence and the re-run completes with check OK', async (t) => {
     // something for heal to fix: an interrupted resharding
     await leaveSlotMigrating(cache);
     const s = await sb.cli(['status', 'sts/cache', '-n', NS, '-o', 'json']);
@@ -273,6 +274,7 @@ describe('faults during commands (issue 13)', { timeout: 900_000 }, () => {
     await fault(['unreachable', '--seconds', '5']);
     const r = await c.result;
     await fault(['clear']);
+    t.diagnostic(r.code === 0 ? 'rode through' : `stopped: ${r.stderr.split('\n').filter((l) => l.startsWith('error: ')).join(' ')}`);
     if (r.code !== 0) {
       const sentence = oneSentence(r);
       assert.match(sentence, /API server|heal of sts\/cache|Redis/, sentence);
@@ -282,7 +284,7 @@ describe('faults during commands (issue 13)', { timeout: 900_000 }, () => {
     await eventually('cache to be ok', () => clusterCheck(sb, cache, SHAPE), 90_000, 1000);
   });
 
-  test('a replica\'s Redis killed while drain-reboot fails its master over to it: completes (or stops clearly), check OK, no acknowledged write lost', async () => {
+  test('a replica\'s Redis killed while drain-reboot fails its master over to it: completes (or stops clearly), check OK, no acknowledged write lost', async (t) => {
     const name = 'east-node-3';
     const bootBefore = (await node(name)).bootID;
     const probe = await probeOf(cache, 'kill');
@@ -292,6 +294,7 @@ describe('faults during commands (issue 13)', { timeout: 900_000 }, () => {
       await fault(['kill', '--namespace', NS, '--pod', m[2]]);
       probe.mark('killed');
       const r = await c.result;
+      t.diagnostic(r.code === 0 ? `completed; ${(r.stderr.match(/failover to .* failed[^\n]*/g) ?? ['no failed failover']).join('; ')}` : `stopped: ${r.stderr.split('\n').filter((l) => l.startsWith('error: ')).join(' ')}`);
       if (r.code !== 0) {
         oneSentence(r);
         const again = await sb.cli(['drain-reboot', '--resume', ...COMMON], { timeoutMs: 400_000 });
