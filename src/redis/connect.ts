@@ -297,8 +297,6 @@ export class RedisNode {
   /** `namespace/pod`. */
   readonly pod: string;
   readonly port: number;
-  /** A command got an answer on this connection once (so a later close is a lost server, not a TLS port). */
-  private answered = false;
 
   constructor(
     private readonly client: Redis,
@@ -314,12 +312,11 @@ export class RedisNode {
     const sub = WITH_SUBCOMMANDS.has(command.toUpperCase()) && typeof args[0] === 'string' ? ` ${args[0]}` : '';
     const label = `${command}${sub}`.toUpperCase();
     try {
-      const reply = await this.client.call(command, ...args);
-      this.answered = true;
-      return reply;
+      return await this.client.call(command, ...args);
     } catch (err) {
-      // a connection that answered before and is closed now lost its server (killed, restarted, node gone): not TLS
-      if (this.answered && /Connection is closed|ECONNRESET|EPIPE|socket hang up/i.test(`${(err as { code?: string }).code ?? ''} ${(err as Error).message ?? ''}`)) {
+      // connectPod saw this server answer PING, so a connection closed now lost its server (killed, restarted, node
+      // gone); it is not a TLS-only port (that fails in connectPod, with its own sentence)
+      if (/Connection is closed|ECONNRESET|EPIPE|socket hang up/i.test(`${(err as { code?: string }).code ?? ''} ${(err as Error).message ?? ''}`)) {
         throw new RedisError(`the connection to Redis in pod ${this.pod} was lost during ${label} (the process was killed or restarted, or its node went away)`, { pod: this.pod, cause: scrubbed(err) });
       }
       throw commandError(err, this.ctx, label);
