@@ -15,6 +15,8 @@
 // | dropped watches during the waits             | drain-reboot             | completes (waits poll; nothing depends on a watch staying open)         |
 // | API unreachable 6 s during move-masters/drain| drain-reboot             | rides through (bounded retries) or stops with one sentence; the re-run  |
 // |                                              |                          | completes, node uncordoned, no mark left                                |
+// | API unreachable 40 s during the evictions    | drain-reboot             | exit 1, one sentence: node left cordoned by dr-… (journaled, marked),   |
+// |                                              |                          | run --resume or --abort; --resume completes and uncordons it            |
 // | API unreachable 5 s during heal              | heal                     | rides through or stops with one sentence; the re-run completes, check OK|
 // | replica's redis killed as it is failed over  | drain-reboot             | the failover is retried after observing again (or stops clearly); ends  |
 // |                                              |                          | with check OK, no acknowledged write lost                               |
@@ -301,6 +303,35 @@ describe('faults during commands (issue 13)', { timeout: 900_000 }, () => {
     await eventually('cache to be ok', () => clusterCheck(sb, cache, SHAPE), 90_000, 1000);
   });
 
+  test('API unreachable for 40 s while drain-reboot evicts: stops with one sentence, the node left cordoned and journaled; --resume uncordons it', async () => {
+    const name = 'east-node-1';
+    const bootBefore = (await node(name)).bootID;
+    let cut: Promise<number> | undefined;
+    const c = spawnCli(['drain-reboot', name, ...COMMON], (all) => {
+      if (!cut && /step 4\/8/.test(all)) cut = injectNow({ kind: 'unreachable', seconds: 40 });
+    });
+    await untilStderr(c, /step 4\/8/);
+    assert.equal(await cut, 200);
+    const r = await c.result;
+    await fault(['clear']);
+    assert.equal(r.code, 1, show(r));
+    const sentence = oneSentence(r);
+    assert.match(sentence, /cannot reach the API server/, sentence);
+    // the evictions give up first (bounded retries), then the uncordon too: the sentence says what is left
+    assert.match(sentence, /is left cordoned by (drain-reboot dr-\w+|it)/, sentence);
+    assert.match(r.stderr, /--resume|run the same command again/);
+    assert.match(r.stderr, /--abort/);
+    const stopped = await node(name);
+    assert.equal(stopped.unschedulable, true, 'left cordoned, as the sentence says');
+    assert.equal(JSON.parse(stopped.mark ?? '{}').cordonedBefore, false, 'the mark remembers it was not cordoned before');
+    assert.equal(stopped.bootID, bootBefore, 'not rebooted');
+
+    const again = await sb.cli(['drain-reboot', '--resume', ...COMMON], { timeoutMs: 400_000 });
+    assert.equal(again.code, 0, `the re-run: ${show(again)}`);
+    await assertDrainedAndBack(name, bootBefore);
+    await eventually('cache to be ok', () => clusterCheck(sb, cache, SHAPE), 90_000, 1000);
+  });
+
   test('API unreachable for 5 s in the middle of heal: rides through, or one sentence and the re-run completes with check OK', async (t) => {
     // something for heal to fix: an interrupted resharding
     await leaveSlotMigrating(cache);
@@ -312,14 +343,16 @@ describe('faults during commands (issue 13)', { timeout: 900_000 }, () => {
     await fault(['unreachable', '--seconds', '5']);
     const r = await c.result;
     await fault(['clear']);
-    t.diagnostic(r.code === 0 ? 'rode through' : `stopped: ${r.stderr.split('\n').filter((l) => l.startsWith('error: ')).join(' ')}`);
-    if (r.code !== 0) {
+    // done, apart from placement findings heal has no action for: it rode through
+    const rodeThrough = r.code === 0 || (r.code === 1 && /findings remain that heal has no action for \((masters-same-node|master-replica-same-node)/.test(r.stderr));
+    t.diagnostic(rodeThrough ? 'rode through' : `stopped: ${r.stderr.split('\n').filter((l) => l.startsWith('error: ')).join(' ')}`);
+    if (rodeThrough) {
+      assertHealed(r);
+    } else {
       const sentence = oneSentence(r);
       assert.match(sentence, /API server|heal of sts\/cache|Redis/, sentence);
       const again = await sb.cli(['heal', 'sts/cache', '-n', NS, '--yes', '--step-timeout', '60s'], { timeoutMs: 300_000 });
       assertHealed(again);
-    } else {
-      assertHealed(r);
     }
     await eventually('cache to be ok', () => clusterCheck(sb, cache, SHAPE), 90_000, 1000);
   });
