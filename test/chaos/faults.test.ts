@@ -8,6 +8,7 @@
 // |----------------------------------------------|--------------------------|-------------------------------------------------------------------------|
 // | 409 Conflict on patch (--count 2)            | pause, resume            | re-reads and re-plans (resourceVersion-guarded), completes, annotations right |
 // | 500 on patch (--count 2)                     | pause                    | the guarded patch is retried with backoff, completes                    |
+// | 500 on patch, persistent (--count 50)        | pause                    | bounded retries run out: exit 1, one sentence, not paused; re-run OK    |
 // | 500 on get/list (--count 4)                  | status -o json           | reads retried, completes, every target and role reported                |
 // | 500 on create (events, --count 50)           | pause                    | annotation patched; the Event is best effort; exit 0, state right       |
 // | 300 ms latency on every call                 | status, heal             | complete, output correct, heal fixes master-replica-same-node           |
@@ -211,7 +212,7 @@ describe('faults during commands (issue 13)', { timeout: 900_000 }, () => {
     assert.equal(a['redis.kubectl.io/paused-by'], undefined);
   });
 
-  test('500s: status retries its reads and reports everything; pause retries its guarded patch; a failing Event does not undo the pause', async () => {
+  test('500s: status retries its reads and reports everything; pause retries its guarded patch, and when 500s persist stops with one sentence, not paused; a failing Event does not undo the pause', async () => {
     await fault(['error', '--code', '500', '--verbs', 'get,list', '--count', '4']);
     const s = await sb.cli(['status', '-n', NS, '-o', 'json']);
     assert.equal(s.code, 0, show(s));
@@ -229,6 +230,20 @@ describe('faults during commands (issue 13)', { timeout: 900_000 }, () => {
     const p = await sb.cli(['pause', 'rediscluster/orders', '-n', NS, '--reason', 'chaos 500', '--yes']);
     assert.equal(p.code, 0, show(p));
     assert.equal((await annotations('rediscluster', 'orders'))['redis.kubectl.io/paused-reason'], 'chaos 500');
+
+    // 500s that do not stop: the bounded retries run out, one sentence, exit 1, and nothing half-done (not paused)
+    const r0 = await sb.cli(['resume', 'rediscluster/orders', '-n', NS, '--yes']);
+    assert.equal(r0.code, 0, show(r0));
+    await fault(['error', '--code', '500', '--verbs', 'patch', '--resource', 'redisclusters', '--count', '50']);
+    const stuck = await sb.cli(['pause', 'rediscluster/orders', '-n', NS, '--reason', 'chaos 500 forever', '--yes'], { timeoutMs: 120_000 });
+    await fault(['clear']);
+    assert.equal(stuck.code, 1, show(stuck));
+    assert.match(oneSentence(stuck), /^the API server failed to patch redisclusters\.\S+ "orders" in namespace "redis" \(500 InternalError\): Internal error occurred: injected fault \(tried \d+ times over \d+s\)$/);
+    const untouched = await annotations('rediscluster', 'orders');
+    assert.equal(untouched['rediscluster.opstreelabs.in/skip-reconcile'], undefined, 'not paused');
+    assert.equal(untouched['redis.kubectl.io/paused-reason'], undefined, 'no audit annotation either');
+    const p2 = await sb.cli(['pause', 'rediscluster/orders', '-n', NS, '--reason', 'chaos 500', '--yes']);
+    assert.equal(p2.code, 0, `the re-run after clear: ${show(p2)}`);
 
     // a create is not retried blindly: the Event (best effort) fails, the pause itself is done and said so
     await fault(['error', '--code', '500', '--verbs', 'create', '--resource', 'events', '--count', '50']);
