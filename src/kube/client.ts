@@ -67,6 +67,8 @@ export class KubeClient implements KubeReader {
   /** Told before each retry, for progress lines (commands set it to write to stderr). */
   onRetry?: (info: { call: ApiCall; attempt: number; delayMs: number; error: KubeError }) => void;
   private readonly apis = new Map<unknown, unknown>();
+  /** The API server has answered (any HTTP status) at least once: network failures after that are worth a retry. */
+  private answered = false;
 
   constructor(kc: k8s.KubeConfig, opts: { context: string; server: string; namespace: string; requestTimeoutMs?: number }) {
     this.kc = kc;
@@ -136,7 +138,7 @@ export class KubeClient implements KubeReader {
       } catch (e) {
         const elapsedMs = Date.now() - started;
         const err = e as KubeError;
-        const delay = retryDelay({ method: req.method, idempotent: req.idempotent, error: e, attempt, elapsedMs, retryAfterMs: err.retryAfterMs }, this.retryPolicy);
+        const delay = retryDelay({ method: req.method, idempotent: req.idempotent, error: e, attempt, elapsedMs, retryAfterMs: err.retryAfterMs, serverAnswered: this.answered }, this.retryPolicy);
         if (delay === undefined) {
           if (attempt > 1 && err instanceof KubeError) {
             throw new KubeError(`${err.message} (tried ${attempt} times over ${Math.round(elapsedMs / 1000)}s)`, {
@@ -184,6 +186,7 @@ export class KubeClient implements KubeReader {
     }).catch((e: unknown) => {
       throw toKubeError(e, call);
     });
+    this.answered = true;
     if (status >= 400) throw fromStatus(status, text, call, { retryAfterMs: parseRetryAfter(retryAfter, Date.now()) });
     if (text === '') return undefined as T;
     try {

@@ -70,6 +70,11 @@ export interface RetryInput {
   elapsedMs: number;
   /** From the failed response's Retry-After header. */
   retryAfterMs?: number;
+  /**
+   * Whether this API server answered anything before in this process. A server that was never reached is most
+   * likely the wrong one (a dead context, a typo): that fails at once, as kubectl does, instead of after the budget.
+   */
+  serverAnswered?: boolean;
 }
 
 /** How long to wait before trying again, or undefined: do not retry (fail with this error). */
@@ -78,6 +83,7 @@ export function retryDelay(input: RetryInput, policy: RetryPolicy = DEFAULT_RETR
   if (!isTransient(input.error)) return undefined;
   // a request that hit --request-timeout already waited as long as the user allowed: not repeated here
   if (isTimeout(input.error)) return undefined;
+  if (input.serverAnswered === false && (input.error as KubeError).statusCode === undefined) return undefined;
   if (input.attempt >= policy.maxAttempts) return undefined;
   const delay = input.retryAfterMs !== undefined ? Math.min(input.retryAfterMs, policy.maxRetryAfterMs) : backoffDelay(input.attempt, policy, random);
   if (input.elapsedMs + delay > policy.budgetMs) return undefined;

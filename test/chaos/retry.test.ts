@@ -40,6 +40,14 @@ test('transient failures of safe requests are retried; conflicts, client errors,
   assert.equal(typeof retryDelay({ ...base, method: 'PATCH', idempotent: true, error: e500 }, DEFAULT_RETRY, half), 'number');
 });
 
+test('a server never reached in this process fails at once (a wrong context); one that answered before is retried', () => {
+  const base = { method: 'GET', attempt: 1, elapsedMs: 0 };
+  assert.equal(retryDelay({ ...base, error: unreachable, serverAnswered: false }), undefined);
+  assert.equal(typeof retryDelay({ ...base, error: unreachable, serverAnswered: true }, DEFAULT_RETRY, half), 'number');
+  // an HTTP error is an answer: a 500 from a server is retried even on the first request
+  assert.equal(typeof retryDelay({ ...base, error: e500, serverAnswered: false }, DEFAULT_RETRY, half), 'number');
+});
+
 test('retries are bounded by attempts and by a time budget', () => {
   const p: RetryPolicy = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1000, budgetMs: 1000, maxRetryAfterMs: 5000 };
   assert.equal(typeof retryDelay({ method: 'GET', error: e500, attempt: 2, elapsedMs: 0 }, p, half), 'number');
