@@ -33,10 +33,13 @@ export class UsageError extends KubectlRedisError {
 export class KubeError extends KubectlRedisError {
   readonly statusCode?: number;
   readonly reason?: string;
-  constructor(message: string, opts: { statusCode?: number; reason?: string; hint?: string; cause?: unknown; exitCode?: ExitCodeValue } = {}) {
+  /** The server's Retry-After, when it sent one (429, 503). */
+  readonly retryAfterMs?: number;
+  constructor(message: string, opts: { statusCode?: number; reason?: string; hint?: string; cause?: unknown; exitCode?: ExitCodeValue; retryAfterMs?: number } = {}) {
     super(message, opts);
     this.statusCode = opts.statusCode;
     this.reason = opts.reason;
+    this.retryAfterMs = opts.retryAfterMs;
   }
 }
 

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { UsageError } from '../errors.js';
+import { KubectlRedisError, UsageError } from '../errors.js';
+import { isTransient } from '../kube/retry.js';
 import type { OutputSpec } from '../render/output.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import type { NodeResult, PlanRow } from '../workflows/drain-reboot/workflow.js';
@@ -131,7 +132,17 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
       ],
     };
     await this.printResult(outcome.results, spec);
-    if (outcome.error) throw outcome.error;
+    if (outcome.error) throw resumable(outcome.error, outcome.operationId, outcome.results.filter((r) => r.result === 'failed').map((r) => r.node));
     progress.done(f.abort ? `drain-reboot ${outcome.operationId} aborted` : `drain-reboot ${outcome.operationId} done: ${outcome.results.length} node${outcome.results.length === 1 ? '' : 's'}`);
   }
+}
+
+/**
+ * A run stopped by the API server failing (unreachable, 5xx, throttled past the retries) left its journal and its
+ * mark on the node: the sentence says so and what to run, so nobody uncordons by hand what the re-run would finish.
+ */
+function resumable(error: Error, operationId: string, nodes: string[]): Error {
+  if (!isTransient(error)) return error;
+  const which = nodes.length === 0 ? '' : ` (${nodes.join(', ')} may be left cordoned by it)`;
+  return new KubectlRedisError(`drain-reboot ${operationId} stopped because ${error.message}${which}; once the API server answers, run the same command again to resume it, or with --abort to uncordon and stop`, { cause: error });
 }

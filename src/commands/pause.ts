@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { parseDuration } from '../util/duration.js';
-import { applyPause, checkPermissions, preparePause } from '../workflows/pause/index.js';
+import { applyPauseRetrying, checkPermissions, preparePause } from '../workflows/pause/index.js';
 import { changeRows, showAndConfirm } from '../workflows/pause/view.js';
 
 export default class Pause extends BaseCommand<typeof Pause> {
@@ -29,9 +29,10 @@ Prints every change as old => new and asks first; --dry-run shows the patch and 
   async run(): Promise<void> {
     const kube = await this.kube();
     const forMs = this.flags.for !== undefined ? parseDuration(this.flags.for, 'for') : undefined;
-    const c = await preparePause(kube, this.args.target, kube.namespace, {
+    const prepare = () => preparePause(kube, this.args.target, kube.namespace, {
       reason: this.flags.reason, forMs, force: this.flags.force, operatorScaleDown: this.flags['operator-scale-down'],
     });
+    const c = await prepare();
     const rows = changeRows(c);
     for (const w of c.plan?.warnings ?? []) this.note(`warning: ${w}`);
     if (rows.length === 0) {
@@ -41,7 +42,7 @@ Prints every change as old => new and asks first; --dry-run shows the patch and 
     if (!this.flags['dry-run']) await checkPermissions(kube, c);
     const io = { note: (t: string) => this.note(t), out: (t: string) => this.out(t), confirm: (q: string) => this.confirm(q), dryRun: this.flags['dry-run'] };
     if (!(await showAndConfirm(c, `Pause ${c.target.ref} in namespace ${c.target.namespace} (${c.mechanismText}):`, `Pause reconciliation of ${c.target.ref}?`, io))) return;
-    await applyPause(kube, c, 'pause', this.flags.reason);
+    await applyPauseRetrying(kube, c, 'pause', this.flags.reason, prepare, () => this.note(`${c.target.ref} was changed meanwhile (409 Conflict); reading it again`));
     this.out(`${c.target.ref} paused by ${c.user}${forMs !== undefined ? ` for ${this.flags.for}` : ''}: ${this.flags.reason}`);
   }
 }

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { applyPause, checkPermissions, prepareResume } from '../workflows/pause/index.js';
+import { applyPauseRetrying, checkPermissions, prepareResume } from '../workflows/pause/index.js';
 import { showAndConfirm } from '../workflows/pause/view.js';
 
 export default class Resume extends BaseCommand<typeof Resume> {
@@ -21,7 +21,8 @@ and records an Event. A target that is not paused is said so, and the exit code 
 
   async run(): Promise<void> {
     const kube = await this.kube();
-    const c = await prepareResume(kube, this.args.target, kube.namespace, this.flags.force);
+    const prepare = () => prepareResume(kube, this.args.target, kube.namespace, this.flags.force);
+    const c = await prepare();
     if (!c.plan) {
       this.out(`${c.target.ref} is not paused; nothing to do.`);
       return;
@@ -29,7 +30,7 @@ and records an Event. A target that is not paused is said so, and the exit code 
     if (!this.flags['dry-run']) await checkPermissions(kube, c);
     const io = { note: (t: string) => this.note(t), out: (t: string) => this.out(t), confirm: (q: string) => this.confirm(q), dryRun: this.flags['dry-run'] };
     if (!(await showAndConfirm(c, `Resume ${c.target.ref} in namespace ${c.target.namespace}:`, `Resume reconciliation of ${c.target.ref}?`, io))) return;
-    await applyPause(kube, c, 'resume', undefined);
+    await applyPauseRetrying(kube, c, 'resume', undefined, prepare, () => this.note(`${c.target.ref} was changed meanwhile (409 Conflict); reading it again`));
     this.out(`${c.target.ref} resumed by ${c.user}`);
   }
 }

@@ -6,6 +6,7 @@ import { request as httpsRequest } from 'node:https';
 import { KubeError } from '../errors.js';
 import type { KubeObject, KubeReader, ListOptions, ResourceRef } from './types.js';
 import { fromStatus, toKubeError, type ApiCall } from './errors.js';
+import { DEFAULT_RETRY, parseRetryAfter, retryDelay, type RetryPolicy } from './retry.js';
 import { loadKubeconfig, resolveContext, type MergedKubeconfig } from './kubeconfig.js';
 
 export interface KubeOptions {
@@ -42,6 +43,11 @@ export interface RawRequest {
   contentType?: string;
   /** What the request does, for error sentences. */
   call: ApiCall;
+  /**
+   * Safe to send again after a transient failure (429, 5xx, unreachable): it reads, sets absolute values, or is
+   * guarded by a resourceVersion or JSON-patch `test`. GETs are always retried; other methods only when this is set.
+   */
+  idempotent?: boolean;
 }
 
 function inCluster(env: NodeJS.ProcessEnv): boolean {
@@ -56,7 +62,13 @@ export class KubeClient implements KubeReader {
   /** The namespace commands act in: --namespace, else the context's, else "default". */
   readonly namespace: string;
   readonly requestTimeoutMs: number;
+  /** How failed safe requests are retried (src/kube/retry.ts). */
+  retryPolicy: RetryPolicy = DEFAULT_RETRY;
+  /** Told before each retry, for progress lines (commands set it to write to stderr). */
+  onRetry?: (info: { call: ApiCall; attempt: number; delayMs: number; error: KubeError }) => void;
   private readonly apis = new Map<unknown, unknown>();
+  /** The API server has answered (any HTTP status) at least once: network failures after that are worth a retry. */
+  private answered = false;
 
   constructor(kc: k8s.KubeConfig, opts: { context: string; server: string; namespace: string; requestTimeoutMs?: number }) {
     this.kc = kc;
@@ -113,8 +125,35 @@ export class KubeClient implements KubeReader {
     }
   }
 
-  /** A JSON request to the API server with this context's credentials; resolves the parsed body. */
+  /**
+   * A JSON request to the API server with this context's credentials; resolves the parsed body. A safe request
+   * (a GET, or one marked idempotent) that fails transiently is retried with backoff, within retryPolicy's bounds;
+   * when they run out the last error is thrown, saying how long it kept trying.
+   */
   async request<T = unknown>(req: RawRequest): Promise<T> {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.requestOnce<T>(req);
+      } catch (e) {
+        const elapsedMs = Date.now() - started;
+        const err = e as KubeError;
+        const delay = retryDelay({ method: req.method, idempotent: req.idempotent, error: e, attempt, elapsedMs, retryAfterMs: err.retryAfterMs, serverAnswered: this.answered }, this.retryPolicy);
+        if (delay === undefined) {
+          if (attempt > 1 && err instanceof KubeError) {
+            throw new KubeError(`${err.message} (tried ${attempt} times over ${Math.round(elapsedMs / 1000)}s)`, {
+              statusCode: err.statusCode, reason: err.reason, hint: err.hint, cause: err.cause, exitCode: err.exitCode, retryAfterMs: err.retryAfterMs,
+            });
+          }
+          throw e;
+        }
+        this.onRetry?.({ call: req.call, attempt, delayMs: delay, error: err });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  private async requestOnce<T>(req: RawRequest): Promise<T> {
     const call = { server: this.server, ...req.call };
     const url = new URL(req.path, this.server.endsWith('/') ? this.server : `${this.server}/`);
     // the server URL may carry a path prefix (e.g. a proxy): keep it
@@ -134,11 +173,11 @@ export class KubeClient implements KubeReader {
       opts.headers['Content-Length'] = Buffer.byteLength(payload);
     }
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolvePromise, reject) => {
+    const { status, text, retryAfter } = await new Promise<{ status: number; text: string; retryAfter?: string | string[] }>((resolvePromise, reject) => {
       const r = send(url, opts, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), retryAfter: res.headers['retry-after'] }));
         res.on('error', reject);
       });
       r.on('error', reject);
@@ -147,7 +186,8 @@ export class KubeClient implements KubeReader {
     }).catch((e: unknown) => {
       throw toKubeError(e, call);
     });
-    if (status >= 400) throw fromStatus(status, text, call);
+    this.answered = true;
+    if (status >= 400) throw fromStatus(status, text, call, { retryAfterMs: parseRetryAfter(retryAfter, Date.now()) });
     if (text === '') return undefined as T;
     try {
       return JSON.parse(text) as T;

@@ -42,11 +42,11 @@ function describeCall(call: ApiCall): string {
 }
 
 /** An HTTP error from the API server as our error. */
-export function fromStatus(code: number, body: unknown, call: ApiCall): KubeError {
+export function fromStatus(code: number, body: unknown, call: ApiCall, extra: { retryAfterMs?: number } = {}): KubeError {
   const status = parseStatus(body);
   const said = status?.message?.trim();
   const reason = status?.reason;
-  const opts = { statusCode: code, reason, cause: status };
+  const opts = { statusCode: code, reason, cause: status, retryAfterMs: extra.retryAfterMs };
   switch (code) {
     case 401:
       return new ForbiddenError(

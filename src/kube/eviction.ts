@@ -1,11 +1,15 @@
 // Evicting a pod the way `kubectl drain` does: POST the Eviction, and while the API answers 429 (a
-// PodDisruptionBudget would be violated) wait and retry until the timeout. Says which PDB blocked.
+// PodDisruptionBudget would be violated, or the server throttles) wait (Retry-After when the server sends one,
+// else the retry interval) and retry until the timeout. Says which PDB blocked. A transient failure (5xx, API
+// server unreachable) is retried too, with backoff, a bounded number of times: an eviction is safe to repeat (a
+// pod already evicted answers 404, which counts as gone).
 import { TimeoutError } from '../errors.js';
 import { formatDuration } from '../util/duration.js';
 import type { KubeObject } from './types.js';
 import { parseStatus } from './errors.js';
 import type { KubeClient } from './client.js';
 import type { KubeError } from '../errors.js';
+import { backoffDelay, DEFAULT_RETRY, isTransient } from './retry.js';
 
 export interface EvictOptions {
   /** Give up after this long (kubectl drain --timeout). */
@@ -18,6 +22,8 @@ export interface EvictOptions {
   onBlocked?(info: { attempt: number; pdb?: string; message: string }): void;
   clock?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** How often a 5xx / unreachable answer is retried before giving up (default 6). */
+  maxTransientRetries?: number;
 }
 
 export interface EvictResult {
@@ -64,8 +70,10 @@ export async function evictPod(kube: KubeClient, namespace: string, pod: string,
       : {}),
   };
   let attempts = 0;
+  let transient = 0;
   let blockedBy: string | undefined;
   let lastMessage = '';
+  let wait = interval;
   for (;;) {
     attempts++;
     try {
@@ -80,10 +88,16 @@ export async function evictPod(kube: KubeClient, namespace: string, pod: string,
     } catch (e) {
       const err = e as KubeError;
       if (err.statusCode === 404) return { evicted: false, attempts, blockedBy };
-      if (err.statusCode !== 429) throw e;
+      if (err.statusCode !== 429) {
+        const delay = evictionRetryDelay(err, ++transient, opts.maxTransientRetries ?? 6, deadline - clock());
+        if (delay === undefined) throw e;
+        await sleep(delay);
+        continue;
+      }
       blockedBy = blockingPdb(err.cause) ?? blockedBy;
       lastMessage = parseStatus(err.cause)?.message ?? err.message;
       opts.onBlocked?.({ attempt: attempts, pdb: blockedBy, message: lastMessage });
+      wait = err.retryAfterMs !== undefined ? Math.min(err.retryAfterMs, 60_000) : interval;
     }
     const left = deadline - clock();
     if (left <= 0) {
@@ -93,6 +107,13 @@ export async function evictPod(kube: KubeClient, namespace: string, pod: string,
         hint: 'wait for the other members to be Ready, or raise --timeout',
       });
     }
-    await sleep(Math.min(interval, left));
+    await sleep(Math.min(wait, left));
   }
+}
+
+/** After a non-429 failure of an eviction: the pause before trying again, or undefined to give up (not transient,
+ * out of retries, or past the timeout). Pure. */
+export function evictionRetryDelay(err: unknown, transientFailures: number, maxTransientRetries: number, leftMs: number): number | undefined {
+  if (!isTransient(err) || transientFailures > maxTransientRetries || leftMs <= 0) return undefined;
+  return Math.min(leftMs, backoffDelay(transientFailures, DEFAULT_RETRY, () => 0.5));
 }

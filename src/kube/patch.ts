@@ -39,6 +39,18 @@ export interface PatchOptions {
   subresource?: 'status' | 'scale';
   /** Server-side dry run: the API validates and answers, nothing is stored. */
   dryRun?: boolean;
+  /**
+   * Safe to send again after a transient failure: the patch sets absolute values (a label, replicas), so applying it
+   * twice is applying it once. A merge patch carrying metadata.resourceVersion is guarded and counts as safe too.
+   */
+  idempotent?: boolean;
+}
+
+/** A merge patch that names the resourceVersion it was made from: the server refuses it (409) if the object moved. */
+export function isVersionGuarded(patch: Record<string, unknown> | JsonPatchOp[]): boolean {
+  if (Array.isArray(patch)) return false;
+  const meta = patch.metadata as { resourceVersion?: unknown } | undefined;
+  return typeof meta?.resourceVersion === 'string' && meta.resourceVersion !== '';
 }
 
 /** Patches one object and returns it as the server stored it. */
@@ -59,6 +71,7 @@ export async function patchObject(
     query: { fieldManager: 'kubectl-redis', dryRun: opts.dryRun ? 'All' : undefined },
     body: patch,
     contentType: patchContentType(kind),
+    idempotent: opts.idempotent === true || (kind === 'merge' && isVersionGuarded(patch)),
     call: { verb: 'patch', resource: `${resourceName(res)}${opts.subresource ? `/${opts.subresource}` : ''}`, namespace: res.namespaced ? namespace : undefined, name },
   });
 }

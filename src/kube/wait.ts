@@ -1,6 +1,7 @@
 // The one wait helper: poll a check until it says done or the time is up. The TimeoutError names what was awaited
 // and the last state seen, so "timed out" is never the whole story.
-import { KubeError, TimeoutError } from '../errors.js';
+import { TimeoutError } from '../errors.js';
+import { isTransient } from './retry.js';
 import { formatDuration } from '../util/duration.js';
 
 /** Returned by a check that is not satisfied yet, with what it saw (used in the timeout message). */
@@ -25,12 +26,7 @@ export interface WaitOptions {
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Errors worth retrying inside a wait: the API server was briefly unavailable or throttled us. */
-export function isTransient(err: unknown): boolean {
-  if (!(err instanceof KubeError)) return false;
-  const code = err.statusCode;
-  if (code === undefined) return /cannot reach|did not answer/.test(err.message);
-  return code === 429 || code >= 500;
-}
+export { isTransient };
 
 /**
  * Waits until `check` returns a value (anything but undefined or a NotYet). `what` completes the sentence

@@ -60,7 +60,8 @@ export class ConfigMapJournalBackend implements JournalBackend {
     };
     try {
       const saved = version
-        ? await this.kube.request<ConfigMap>({ method: 'PUT', path: `${this.base}/${encodeURIComponent(name)}`, body, call: this.call('update', name) })
+        ? // guarded by the resourceVersion it was read at: safe to send again after a transient failure
+          await this.kube.request<ConfigMap>({ method: 'PUT', path: `${this.base}/${encodeURIComponent(name)}`, body, call: this.call('update', name), idempotent: true })
         : await this.kube.request<ConfigMap>({ method: 'POST', path: this.base, body, call: this.call('create', name) });
       return saved.metadata.resourceVersion ?? '';
     } catch (e) {

@@ -314,6 +314,11 @@ export class RedisNode {
     try {
       return await this.client.call(command, ...args);
     } catch (err) {
+      // connectPod saw this server answer PING, so a connection closed now lost its server (killed, restarted, node
+      // gone); it is not a TLS-only port (that fails in connectPod, with its own sentence)
+      if (/Connection is closed|ECONNRESET|EPIPE|socket hang up/i.test(`${(err as { code?: string }).code ?? ''} ${(err as Error).message ?? ''}`)) {
+        throw new RedisError(`the connection to Redis in pod ${this.pod} was lost during ${label} (the process was killed or restarted, or its node went away)`, { pod: this.pod, cause: scrubbed(err) });
+      }
       throw commandError(err, this.ctx, label);
     }
   }

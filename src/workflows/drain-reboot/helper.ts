@@ -65,7 +65,8 @@ export class DrainHelper {
   }
 
   private patchNode(name: string, patch: Record<string, unknown>): Promise<KubeObject> {
-    return patchObject(this.kube, NODES, undefined, name, patch, { kind: 'merge' });
+    // cordon, mark and release set absolute values: sending one twice is sending it once
+    return patchObject(this.kube, NODES, undefined, name, patch, { kind: 'merge', idempotent: true });
   }
 
   /** spec.unschedulable=true plus our mark, in one patch. */
@@ -219,8 +220,14 @@ export class DrainHelper {
 export { bootId, isCordoned, isNodeReady };
 
 /** The error when the pods did not go in time: names them, says the node was uncordoned again. */
-export function drainFailed(node: string, cause: unknown, uncordoned: boolean): TimeoutError {
+export function drainFailed(node: string, cause: unknown, uncordoned: boolean, leftCordonedBy?: string): TimeoutError {
   const msg = cause instanceof Error ? cause.message : String(cause);
+  if (leftCordonedBy) {
+    return new TimeoutError(`draining node "${node}" failed: ${msg}; "${node}" could not be uncordoned either and is left cordoned by drain-reboot ${leftCordonedBy}, not rebooted`, {
+      hint: 'once the API server answers, run drain-reboot --resume to finish it, or drain-reboot --abort to uncordon it',
+      cause,
+    });
+  }
   return new TimeoutError(`draining node "${node}" failed: ${msg}${uncordoned ? `; "${node}" was uncordoned again and not rebooted` : ''}`, {
     hint: 'fix what blocked it (a PodDisruptionBudget, a pod that will not stop), then run drain-reboot again',
     cause,

@@ -104,19 +104,48 @@ export class RedisGuard {
   private async moveMastersOf(node: string, target: Target, evictOne: EvictOne, timeoutMs: number, alsoDraining: () => readonly string[]): Promise<string[]> {
     const done: string[] = [];
     const warned = new Set<string>();
-    for (let round = 0; round < 16; round++) {
+    // masters whose failover failed (the replica died under it, a sentinel did not answer): observed again until
+    // a replica of theirs is back in sync, never evicted as "stuck" meanwhile, which would cost a blind failover
+    const failed = new Map<string, string>();
+    const attempts = new Map<string, number>();
+    const deadline = Date.now() + timeoutMs;
+    for (let round = 0; round < 16; ) {
       this.checkAborted();
       const observed = await this.observe(target);
       const moves = masterMoves(observed, node, alsoDraining());
-      for (const m of moves.filter((x) => x.kind === 'stuck')) {
+      const waiting = moves.filter((x) => x.kind === 'stuck' && failed.has(x.master));
+      for (const m of moves.filter((x) => x.kind === 'stuck' && !failed.has(x.master))) {
         if (!warned.has(m.master)) this.opts.warn(describeMove(m, target.ref));
         warned.add(m.master);
       }
       const next = moves.find((m) => m.kind !== 'stuck');
-      if (!next) return done;
+      if (!next && waiting.length === 0) return done;
+      if (!next) {
+        const m = waiting[0];
+        if (Date.now() > deadline) {
+          throw new TimeoutError(`could not move master ${m.master} of ${target.ref} off node "${node}": ${failed.get(m.master)}, and since then ${m.kind === 'stuck' ? m.reason : 'no replica is ready'}`, {
+            hint: `nothing was evicted from "${node}" by this step; run kubectl redis status ${target.ref} -n ${target.namespace}, heal it if needed, then run drain-reboot again`,
+          });
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      round++;
       this.opts.log(describeMove(next, target.ref));
       const started = Date.now();
-      await this.apply(target, observed, next, () => [node, ...alsoDraining()], evictOne, timeoutMs);
+      try {
+        await this.apply(target, observed, next, () => [node, ...alsoDraining()], evictOne, timeoutMs);
+      } catch (e) {
+        if (next.kind === 'relocate-replica' || this.opts.signal?.aborted) throw e;
+        const why = `its failover to ${next.replica} failed (${(e as Error).message})`;
+        const tries = (attempts.get(next.master) ?? 0) + 1;
+        attempts.set(next.master, tries);
+        if (tries >= 3) throw e;
+        failed.set(next.master, why);
+        this.opts.warn(`${target.ref}: ${why}; observing again to pick a replica that answers`);
+        continue;
+      }
+      failed.delete(next.master);
       if (next.kind !== 'relocate-replica') done.push(`${target.ref}: ${next.master} -> ${next.replica} (${Date.now() - started} ms)`);
       else this.opts.log(`${target.ref}: replica ${next.replica} is back on another node and in sync`);
     }

@@ -433,7 +433,8 @@ export class DrainReboot {
       for (const w of this.guard.precheck(node, on)) r.warn(w);
       r.info(on.length ? `Redis with pods on ${node}: ${on.map((t) => `${t.target.namespace}/${t.target.ref}`).join(', ')}` : `no Redis pods on ${node}`);
       await j.setFact(`${node}:targets`, on.map((t) => ({ namespace: t.target.namespace, ref: t.target.ref })));
-      await j.setFact(`${node}:cordonedBefore`, isCordoned(n!));
+      // our own mark (a run of this operation stopped after cordoning) knows whether it was cordoned before we came
+      await j.setFact(`${node}:cordonedBefore`, other ? other.cordonedBefore : isCordoned(n!));
       await j.setFact(`${node}:bootIdBefore`, bootId(n!));
       await j.setFact(`${node}:startedAt`, this.now().toISOString());
       await j.done(key('precheck'));
@@ -499,11 +500,12 @@ export class DrainReboot {
       }
     } catch (e) {
       if (this.deps.signal.aborted) throw e;
-      await this.helper.release(node, cordonedBefore).catch(() => undefined);
-      await this.forgetNode(node);
-      this.event(node, 'DrainRebootFailed', `drain failed, node uncordoned: ${errText(e)}`, 'Warning');
-      if (e instanceof RefusedError) throw new RefusedError(`${e.message}; "${node}" was uncordoned again and not rebooted`, { hint: e.hint });
-      throw drainFailed(node, e, !cordonedBefore);
+      // when the API server does not answer the uncordon either, the node stays ours, journaled for --resume
+      const released = await this.helper.release(node, cordonedBefore).then(() => true, () => false);
+      if (released) await this.forgetNode(node);
+      this.event(node, 'DrainRebootFailed', `drain failed${released ? ', node uncordoned' : ''}: ${errText(e)}`, 'Warning');
+      if (e instanceof RefusedError && released) throw new RefusedError(`${e.message}; "${node}" was uncordoned again and not rebooted`, { hint: e.hint });
+      throw drainFailed(node, e, !cordonedBefore && released, released ? undefined : this.operationId);
     }
 
     // the delay, then the seed-004 re-check (inside claimForReboot)

@@ -87,7 +87,7 @@ export function healable(findings: Finding[], only?: FindingKind[]): Finding[] {
 export function kubeActions(kube: KubeClient, namespace: string): KubeActions {
   return {
     async patchPodLabel(pod, key, value) {
-      await patchObject(kube, PODS, namespace, pod, { metadata: { labels: { [key]: value } } });
+      await patchObject(kube, PODS, namespace, pod, { metadata: { labels: { [key]: value } } }, { idempotent: true });
     },
     async deletePod(pod) {
       await deleteObject(kube, PODS, namespace, pod);
@@ -95,11 +95,11 @@ export function kubeActions(kube: KubeClient, namespace: string): KubeActions {
     async patchAnnotation(object, key, value) {
       const [kind, name] = object.split('/');
       if (kind !== 'pod') throw new Error(`heal cannot annotate ${object}`);
-      await patchObject(kube, PODS, namespace, name, { metadata: { annotations: { [key]: value } } });
+      await patchObject(kube, PODS, namespace, name, { metadata: { annotations: { [key]: value } } }, { idempotent: true });
     },
     async scaleDeployment(name, replicas) {
       const [ns, n] = name.includes('/') ? name.split('/') : [namespace, name];
-      await patchObject(kube, DEPLOYMENTS, ns, n, { spec: { replicas } }, { subresource: 'scale' });
+      await patchObject(kube, DEPLOYMENTS, ns, n, { spec: { replicas } }, { subresource: 'scale', idempotent: true });
     },
   };
 }
@@ -121,6 +121,20 @@ async function settle(session: TargetSession, intent: Intent, opts: HealOptions)
   }
 }
 
+/**
+ * Why heal stopped with findings left and no action for them, as the rest of one sentence. A Redis that does not
+ * answer (frozen, hung node, partition) is named first: nothing can be done to it until it answers or is gone.
+ */
+export function remainingFailure(left: Finding[]): string {
+  const silent = [...new Set(left.filter((f) => f.kind === 'node-unreachable').flatMap((f) => f.pods))].sort();
+  if (silent.length > 0) {
+    const which = silent.length === 1 ? `pod "${silent[0]}" does` : `pods ${silent.map((p) => `"${p}"`).join(', ')} do`;
+    return `the Redis in ${which} not answer (a frozen process, a hung node or a partition), so heal cannot act on it; find out why (kubectl describe pod ${silent[0]}), then re-run heal once it answers or is restarted`;
+  }
+  const kinds = [...new Set(left.map((f) => f.kind))].join(', ');
+  return `findings remain that heal has no action for${kinds ? ` (${kinds})` : ''}`;
+}
+
 export async function heal(session: TargetSession, opts: HealOptions): Promise<HealResult> {
   let observed = await session.observe();
   const auth = authFailure(observed);
@@ -134,7 +148,15 @@ export async function heal(session: TargetSession, opts: HealOptions): Promise<H
     result.failure = firstPlan.message;
     return result;
   }
-  if (firstPlan.actions.length === 0) return result;
+  if (firstPlan.actions.length === 0) {
+    // a Redis that does not answer is not "nothing to heal": say which one, and exit non-zero
+    const silent = healable(before, opts.only).filter((f) => f.kind === 'node-unreachable');
+    if (silent.length > 0 && !opts.dryRun) {
+      result.outcome = 'failed';
+      result.failure = remainingFailure(silent);
+    }
+    return result;
+  }
   if (opts.dryRun) {
     result.outcome = 'dry-run';
     return result;
@@ -175,7 +197,7 @@ export async function heal(session: TargetSession, opts: HealOptions): Promise<H
     result.unfixed = next.unfixed ?? [];
     if (next.actions.length === 0) {
       result.outcome = healable(findings, opts.only).length === 0 ? 'healthy' : 'rounds-exhausted';
-      if (result.outcome === 'rounds-exhausted') result.failure = 'findings remain that heal has no action for';
+      if (result.outcome === 'rounds-exhausted') result.failure = remainingFailure(healable(findings, opts.only));
       return result;
     }
     actions = next.actions;

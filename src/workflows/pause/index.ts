@@ -9,6 +9,7 @@ import { patchObject } from '../../kube/patch.js';
 import { annotationPatch, planPause, planResume, type PausePlan } from '../../reconcile/pause.js';
 import { AUDIT_KEYS, resolveTarget, targetContext, type Target } from '../../targets/index.js';
 import { RES } from '../../kube/resources.js';
+import { withConflictRetry } from '../../kube/retry.js';
 
 
 export interface PauseContext {
@@ -26,6 +27,7 @@ export async function whoAmI(kube: KubeClient): Promise<string> {
       method: 'POST', path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
       body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
       call: { verb: 'create', resource: 'selfsubjectreviews.authentication.k8s.io' },
+      idempotent: true,
     });
     const name = r.status?.userInfo?.username;
     if (name) return name;
@@ -104,11 +106,36 @@ export async function applyPause(kube: KubeClient, c: PauseContext, verb: 'pause
   if (plan.changes.length > 0) await patchObject(kube, t.resource, t.namespace, t.name, patchOf(c));
   if (plan.operatorScale) {
     const [ns, name] = plan.operatorScale.deployment.split('/');
-    await patchObject(kube, RES.deployments, ns, name, { spec: { replicas: plan.operatorScale.to } }, { subresource: 'scale' });
+    await patchObject(kube, RES.deployments, ns, name, { spec: { replicas: plan.operatorScale.to } }, { subresource: 'scale', idempotent: true });
   }
   await recordEvent(kube, {
     apiVersion: t.object.apiVersion ?? `${t.resource.group ? `${t.resource.group}/` : ''}${t.resource.version}`, kind: t.kind, name: t.name, namespace: t.namespace, uid: t.object.metadata.uid,
   }, verb === 'pause'
     ? { reason: 'ReconcilePaused', message: `Reconciliation paused by ${c.user}: ${reason ?? ''}${plan.operatorScale ? ` (operator ${plan.operatorScale.deployment} scaled to 0)` : ''}`, action: 'Pause' }
     : { reason: 'ReconcileResumed', message: `Reconciliation resumed by ${c.user}${plan.operatorScale ? ` (operator ${plan.operatorScale.deployment} scaled back to ${plan.operatorScale.to})` : ''}`, action: 'Resume' });
+}
+
+/**
+ * applyPause, and when the object changed between our read and our patch (409 Conflict: the patch names the
+ * resourceVersion it was planned from, so it never overwrites blindly), read the object again, plan again from what
+ * is there now (a pause someone else made meanwhile is refused as usual), and apply that. Bounded; returns the
+ * context actually applied (its plan may be empty when the change is already there).
+ */
+export async function applyPauseRetrying(
+  kube: KubeClient,
+  first: PauseContext,
+  verb: 'pause' | 'resume',
+  reason: string | undefined,
+  again: () => Promise<PauseContext>,
+  onConflict?: (n: number) => void,
+): Promise<PauseContext> {
+  return withConflictRetry(
+    async (n) => {
+      const c = n === 1 ? first : await again();
+      if ((c.plan?.changes.length ?? 0) === 0 && !c.plan?.operatorScale) return c;
+      await applyPause(kube, c, verb, reason);
+      return c;
+    },
+    { onConflict: (n) => onConflict?.(n) },
+  );
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { KubeError } from '../../../src/errors.js';
 import { resourceName, resourcePath } from '../../../src/kube/client.js';
 import { patchObject } from '../../../src/kube/patch.js';
+import { DEFAULT_RETRY } from '../../../src/kube/retry.js';
 import { sendJson, startLocalApi } from './local-api.js';
 
 const CRD = { group: 'redis.redis.opstreelabs.in', version: 'v1beta2', plural: 'redisclusters', kind: 'RedisCluster', namespaced: true };
@@ -32,7 +33,11 @@ test('the reader lists with selectors, fills in kind, treats an unserved CRD as 
     assert.equal(url.searchParams.get('labelSelector'), 'app=cache,tier in (a,b)');
     assert.deepEqual(await api.kube.list(CRD, undefined), []);
     assert.equal(await api.kube.get(STS, 'redis', 'gone'), undefined);
-    await assert.rejects(api.kube.list(NODES, undefined), (e: unknown) => e instanceof KubeError && e.message === 'the API server failed to list nodes (500 InternalError): boom');
+    // a read is retried on a 500, a bounded number of times, then fails with the server's words and how long it tried
+    api.kube.retryPolicy = { ...DEFAULT_RETRY, baseDelayMs: 1, maxDelayMs: 2 };
+    const before = api.requests.length;
+    await assert.rejects(api.kube.list(NODES, undefined), (e: unknown) => e instanceof KubeError && /^the API server failed to list nodes \(500 InternalError\): boom \(tried 8 times over \d+s\)$/.test(e.message));
+    assert.equal(api.requests.length - before, DEFAULT_RETRY.maxAttempts);
   } finally {
     await api.close();
   }
