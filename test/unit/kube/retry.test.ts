@@ -3,13 +3,13 @@
 // safe requests are repeated, a bounded number of times, following Retry-After.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeError } from '../../src/errors.js';
-import { evictionRetryDelay } from '../../src/kube/eviction.js';
-import { isVersionGuarded, patchObject } from '../../src/kube/patch.js';
-import { backoffDelay, DEFAULT_RETRY, isRetrySafe, parseRetryAfter, retryDelay, withConflictRetry, type RetryPolicy } from '../../src/kube/retry.js';
-import { remainingFailure } from '../../src/workflows/heal/index.js';
-import type { Finding } from '../../src/reconcile/types.js';
-import { sendJson, startLocalApi } from '../unit/kube/local-api.js';
+import { KubeError } from '../../../src/errors.js';
+import { evictionRetryDelay } from '../../../src/kube/eviction.js';
+import { isVersionGuarded, patchObject } from '../../../src/kube/patch.js';
+import { backoffDelay, DEFAULT_RETRY, isRetrySafe, parseRetryAfter, retryDelay, withConflictRetry, type RetryPolicy } from '../../../src/kube/retry.js';
+import { remainingFailure } from '../../../src/workflows/heal/index.js';
+import type { Finding } from '../../../src/reconcile/types.js';
+import { sendJson, startLocalApi } from './local-api.js';
 
 const e500 = new KubeError('the API server failed to get pods (500 InternalError)', { statusCode: 500 });
 const e429 = new KubeError('too many requests', { statusCode: 429 });
