@@ -14,13 +14,8 @@ interface Forward {
   /** Endpoints handed out and not closed yet: the listener closes with the last one (observe closes its own
    * endpoint while a session's cached connection to the same pod port is still in use). */
   refs: number;
-  /** The last failure seen on a connection, for the caller's error message. */
-  lastError?: string;
-}
-
-/** A port-forward endpoint; lastError says why the last connection through it failed, if one did. */
-export interface ForwardedEndpoint extends LocalEndpoint {
-  readonly lastError: string | undefined;
+  /** Connections the far side failed, and the last reason, for the caller's error message. */
+  failures: { count: number; last?: string };
 }
 
 export class PortForwardDialer implements PodDialer {
@@ -31,7 +26,7 @@ export class PortForwardDialer implements PodDialer {
     this.portForward = new k8s.PortForward(kube.kc);
   }
 
-  async open(namespace: string, pod: string, port: number): Promise<ForwardedEndpoint> {
+  async open(namespace: string, pod: string, port: number): Promise<LocalEndpoint> {
     const key = `${namespace}/${pod}:${port}`;
     let pending = this.forwards.get(key);
     if (!pending) {
@@ -45,8 +40,8 @@ export class PortForwardDialer implements PodDialer {
     return {
       host: '127.0.0.1',
       port: forward.port,
-      get lastError() {
-        return forward.lastError;
+      get forwardFailures() {
+        return { ...forward.failures };
       },
       close: async () => {
         if (closed) return;
@@ -61,12 +56,17 @@ export class PortForwardDialer implements PodDialer {
     forward.sockets.add(socket);
     socket.on('close', () => forward.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
+    let failed = false;
+    const fail = (why: string): void => {
+      if (!failed) forward.failures = { count: forward.failures.count + 1, last: why };
+      failed = true;
+    };
     const errors = new Writable({
       write(chunk: Buffer, _enc, done) {
         const text = chunk.toString('utf8').trim();
         // the error channel carries only the port number until something fails
         if (text) {
-          forward.lastError = `port-forward to pod "${pod}" port ${port} in namespace "${namespace}": ${text}`;
+          fail(text);
           socket.destroy();
         }
         done();
@@ -79,21 +79,21 @@ export class PortForwardDialer implements PodDialer {
         const webSocket = ws as { on(event: string, fn: (...args: unknown[]) => void): void; close(): void; readyState: number };
         webSocket.on('close', () => socket.end());
         webSocket.on('error', (e) => {
-          forward.lastError = `port-forward to pod "${pod}" port ${port} in namespace "${namespace}": ${(e as Error).message}`;
+          fail((e as Error).message);
           socket.destroy();
         });
         socket.on('close', () => webSocket.close());
         socket.resume();
       })
       .catch((e: unknown) => {
-        forward.lastError = `port-forward to pod "${pod}" port ${port} in namespace "${namespace}" failed: ${(e as Error).message?.split('\n')[0] ?? String(e)}`;
+        fail((e as Error).message?.split('\n')[0] ?? String(e));
         socket.destroy();
       });
   }
 
   private listen(namespace: string, pod: string, port: number): Promise<Forward> {
     return new Promise((resolvePromise, reject) => {
-      const forward: Forward = { server: createServer(), port: 0, sockets: new Set(), refs: 0 };
+      const forward: Forward = { server: createServer(), port: 0, sockets: new Set(), refs: 0, failures: { count: 0 } };
       forward.server.on('connection', (socket: Socket) => this.connect(forward, namespace, pod, port, socket));
       forward.server.once('error', reject);
       forward.server.listen(0, '127.0.0.1', () => {

@@ -246,6 +246,7 @@ export async function connectPod(opts: ConnectPodOptions): Promise<RedisNode> {
   // ioredis reports the real cause (WRONGPASS, a TLS alert) as an 'error' event and rejects connect() with a generic one.
   let lastError: unknown;
   let connected = false;
+  const forwardFailuresBefore = endpoint.forwardFailures?.count ?? 0;
   client.on('error', (err: unknown) => (lastError = err));
   client.on('connect', () => (connected = true));
   try {
@@ -258,7 +259,17 @@ export async function connectPod(opts: ConnectPodOptions): Promise<RedisNode> {
     );
   } catch (err) {
     client.disconnect();
+    const forwarded = endpoint.forwardFailures;
     await endpoint.close().catch(() => undefined);
+    // Through a port-forward the local socket always connects; the far side's own failure (nothing listening in the
+    // pod: Redis killed or restarting) is the truth, not a guess from how the connection closed.
+    if (forwarded && forwarded.count > forwardFailuresBefore) {
+      throw new RedisError(`Redis in pod ${ctx.pod} could not be reached on port ${ctx.port} through the port-forward: ${forwarded.last ?? 'the far side failed'}`, {
+        pod: ctx.pod,
+        cause: scrubbed(err),
+        hint: `check that the pod is Running and Redis listens on port ${ctx.port} (a restarting Redis refuses until it is up)`,
+      });
+    }
     const generic = /Connection is closed|timed out|Stream isn't writeable/i.test(asErrorLike(err).message);
     throw connectionError(generic && lastError !== undefined ? lastError : err, ctx, connected);
   }

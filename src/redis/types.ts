@@ -70,6 +70,9 @@ export interface LocalEndpoint {
   host: string;
   port: number;
   close(): Promise<void>;
+  /** Through a port-forward: how many connections the far side failed so far, and the last reason it gave
+   * (the local socket always connects, so only this tells "nothing listens in the pod" from "Redis hung up"). */
+  readonly forwardFailures?: { count: number; last?: string };
 }
 
 /** Opens a way to a pod's port. src/kube/portforward.ts implements it over the API server; direct mode uses the pod IP. */

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { IncomingMessage } from 'node:http';
 import { PortForwardDialer } from '../../../src/kube/portforward.js';
+import { connectPod } from '../../../src/redis/connect.js';
 import { startLocalApi } from './local-api.js';
 
 /** Speaks the API server's side of v4.channel.k8s.io port-forward: echoes data upper-cased, or fails with an error. */
@@ -60,10 +61,30 @@ test('each connection to the local port opens its own port-forward to the pod; c
 
     const broken = await dialer.open('redis', 'broken', 6379);
     assert.equal(await roundTrip(broken.port, 'ping\r\n'), '', 'a failed forward closes the local connection');
-    assert.match(broken.lastError ?? '', /port-forward to pod "broken" port 6379 in namespace "redis": error forwarding port 6379: connection refused/);
+    assert.equal(broken.forwardFailures?.count, 1, 'the failure is counted on the endpoint');
+    assert.match(broken.forwardFailures?.last ?? '', /^error forwarding port 6379: connection refused/);
+    assert.equal(endpoint.forwardFailures?.count, 0, 'a working pod port counts none');
 
     await dialer.closeAll();
     await assert.rejects(roundTrip(endpoint.port, 'x'), /ECONNREFUSED/);
+  } finally {
+    await dialer.closeAll();
+    wss.close();
+    await api.close();
+  }
+});
+
+test('connectPod through a port-forward whose far side refuses says so, not "it probably requires TLS"', async () => {
+  const api = await startLocalApi((_req, res) => res.writeHead(404).end());
+  const wss = attachPortForward(api.server, []);
+  const dialer = new PortForwardDialer(api.kube);
+  try {
+    const err = await connectPod({ namespace: 'redis', pod: 'broken', port: 6379, dialer, timeoutMs: 1500 }).then(
+      () => assert.fail('connected to a pod whose port-forward fails'),
+      (e: unknown) => e as Error,
+    );
+    assert.equal(err.message, 'Redis in pod redis/broken could not be reached on port 6379 through the port-forward: error forwarding port 6379: connection refused');
+    assert.doesNotMatch(err.message, /TLS/);
   } finally {
     await dialer.closeAll();
     wss.close();
