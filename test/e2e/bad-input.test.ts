@@ -70,6 +70,10 @@ const CASES: Case[] = [
   { name: 'unknown command', args: ['frobnicate'], code: 2, says: /frobnicate/ },
   { name: 'too many arguments', args: ['status', 'a', 'b', '-n', 'redis'], code: 2, says: /Unexpected argument|unexpected/i },
   { name: 'heal of an unknown target', args: ['heal', 'rf/nope', '-n', 'redis', '--yes'], code: 1, says: /rf "nope" not found/ },
+  { name: 'drain-reboot of a node that does not exist', args: ['drain-reboot', 'no-such-node', '--ignore-daemonsets', '--delete-emptydir-data', '--yes'], code: 4, says: /node "no-such-node" not found/ },
+  { name: 'drain-reboot naming no node', args: ['drain-reboot', '--yes'], code: 2, says: /name at least one node, or give --selector/ },
+  { name: 'conflicting flags (--resume with --abort)', args: ['drain-reboot', 'east-node-1', '--resume', '--abort', '--yes'], code: 2, says: /--abort=true cannot also be provided when using --resume/ },
+  { name: 'migrate --resume with --abort', args: ['migrate', 'sts/cache', '-n', 'redis', '--to-context', 'east', '--resume', '--abort', '--yes'], code: 2, says: /cannot also be provided when using/ },
   { name: 'resume of an unknown target', args: ['resume', 'drc/nope', '-n', 'redis', '--yes'], code: 1, says: /drc "nope" not found/ },
 ];
 
