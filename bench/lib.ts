@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run, startSandbox, type RunResult, type TestSandbox } from '../test/support/sandbox.js';
+import { run, sandboxAt, startSandbox, type RunResult, type TestSandbox } from '../test/support/sandbox.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const CLI = join(ROOT, 'bin', 'run.js');
@@ -226,19 +226,8 @@ export class SandboxPool {
 
 /** A sandbox someone else started (`sandbox up --dir DIR --preset demo --detach`): used as is, never stopped. */
 export function attachSandbox(dir: string): TestSandbox {
-  const kubeconfig = join(resolve(dir), 'kubeconfig');
-  if (!existsSync(kubeconfig)) throw new Error(`BENCH_SANDBOX_DIR: no kubeconfig in ${dir}`);
-  const env = { KUBECONFIG: kubeconfig };
-  const childEnv = (extra?: Record<string, string>): NodeJS.ProcessEnv => ({ ...process.env, ...env, ...(extra ?? {}) });
-  return {
-    dir: resolve(dir),
-    kubeconfig,
-    env,
-    kubectl: (args, o = {}) => run('kubectl', [...(o.context ? ['--context', o.context] : []), ...args], { env: childEnv(o.env), input: o.input, timeoutMs: o.timeoutMs }),
-    cli: (args, o = {}) => run(process.execPath, [CLI, ...args, ...(o.context ? ['--context', o.context] : [])], { env: childEnv(o.env), input: o.input, timeoutMs: o.timeoutMs }),
-    sandbox: (args, o = {}) => run(process.execPath, ['--import', 'tsx', join(ROOT, 'sandbox/cli.ts'), ...args, '--dir', resolve(dir)], { env: childEnv(o.env), input: o.input, timeoutMs: o.timeoutMs ?? 60_000 }),
-    down: async () => undefined,
-  };
+  if (!existsSync(join(resolve(dir), 'kubeconfig'))) throw new Error(`BENCH_SANDBOX_DIR: no kubeconfig in ${dir}`);
+  return sandboxAt(resolve(dir), async () => undefined);
 }
 
 /** A Secret's value, decoded. */

@@ -3,38 +3,12 @@
 // time. Needs `kubectl redis migrate`; until it exists the rows say "not available yet". The ordinal a line of the
 // CLI's progress is about is read from its stderr ("ordinal N" / "cache-N"), so each gap is charged to the ordinal
 // being moved when it happened.
-import { spawn } from 'node:child_process';
-import { CLI, cliAvailable, clusterCheck, fmtMs, pods, ROOT, secretValue, unavailable, type Benchmark, type Row } from './lib.js';
+import { cliAvailable, clusterCheck, fmtMs, pods, secretValue, unavailable, type Benchmark, type Row } from './lib.js';
 import { probeLine, startProbe } from './probe.js';
 
 const NS = 'redis';
 const SELECTOR = 'app.kubernetes.io/name=redis-cluster,app.kubernetes.io/instance=cache';
 const GAP_TARGET_MS = 1000;
-
-function runStreaming(args: string[], env: NodeJS.ProcessEnv, onLine: (line: string) => void, timeoutMs: number): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    let partial = '';
-    child.stdout.resume();
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-      partial += c.toString();
-      const lines = partial.split('\n');
-      partial = lines.pop() ?? '';
-      for (const l of lines) onLine(l);
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolvePromise({ code: code ?? (signal ? 124 : 1), stderr });
-    });
-  });
-}
 
 export const migrate: Benchmark = {
   name: 'migrate',
@@ -45,20 +19,20 @@ export const migrate: Benchmark = {
       return [unavailable('migrate sts/cache east -> west: longest write gap per ordinal', target, 'not available yet'), unavailable('migrate sts/cache east -> west: total time', 'reported (no target)', 'not available yet')];
     }
     const sb = await ctx.twoClusters('bitnami-cluster');
-    const env = { ...process.env, ...sb.env };
     const password = await secretValue(sb, NS, 'cache', 'redis-password');
     const before = await pods(sb, NS, SELECTOR);
     const probe = await startProbe({ name: 'cache', mode: 'cluster', hosts: before.map((p) => ({ host: p.ip, port: 6379 })), password, prefix: 'bench:migrate' });
     let current = '';
     const started = Date.now();
-    const r = await runStreaming(['migrate', 'sts/cache', '-n', NS, '--context', 'east', '--to-context', 'west', '--yes'], env, (line) => {
+    const cli = sb.spawnCli(['migrate', 'sts/cache', '-n', NS, '--context', 'east', '--to-context', 'west', '--yes'], { timeoutMs: 900_000, onLine: (line) => {
       const m = /ordinal\s+(\d+)|\bcache-(\d+)\b/i.exec(line);
       const ord = m ? (m[1] ?? m[2]) : undefined;
       if (ord !== undefined && ord !== current) {
         current = ord;
         probe.mark(`ordinal ${ord}`);
       }
-    }, 900_000);
+    } });
+    const r = await cli.result;
     const totalMs = Date.now() - started;
     const report = await probe.stop();
     ctx.log(`migrate exit ${r.code} in ${fmtMs(totalMs)}; ${probeLine(report)}`);

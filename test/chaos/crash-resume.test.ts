@@ -11,12 +11,10 @@
 //   node --import tsx --test test/chaos/crash-resume.test.ts
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { startProbe, type Probe, type ProbeReport } from '../../bench/probe.js';
 import { NODE_STEPS, stepKey } from '../../src/workflows/drain-reboot/plan.js';
 import { migrationSteps, stepId, type MigrationStep } from '../../src/workflows/migrate/objects.js';
-import { ROOT, run, startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
+import { run, startSandbox, type LiveResult, type RunResult, type TestSandbox } from '../support/sandbox.js';
 
 const NS = 'redis';
 const NODES = ['east-node-1', 'east-node-2', 'east-node-3'];
@@ -29,30 +27,14 @@ const MIGRATE_KILLED_ELSEWHERE = new Set<MigrationStep['kind']>(['failover', 'wa
 let sb: TestSandbox;
 const passwords: Record<string, string> = {};
 
-interface Killable extends RunResult {
+interface Killable extends LiveResult {
   pid: number;
-  ms: number;
 }
 
 /** The built CLI as a child whose pid we know (the Lease names it), with extra env. */
-function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 600_000): Promise<Killable> {
-  const started = Date.now();
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/run.js'), ...args], { cwd: ROOT, env: { ...process.env, ...sb.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolvePromise({ code: code ?? (signal === 'SIGKILL' ? 137 : 1), stdout, stderr, pid: child.pid ?? -1, ms: Date.now() - started });
-    });
-  });
+async function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 600_000): Promise<Killable> {
+  const c = sb.spawnCli(args, { env, timeoutMs });
+  return { ...(await c.result), pid: c.pid };
 }
 
 async function kjson<T>(args: string[], context = 'east'): Promise<T> {

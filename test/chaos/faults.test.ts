@@ -25,13 +25,12 @@
 // |                                              |                          | after thaw the re-run completes with check OK                           |
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { startProbe, type Probe } from '../../bench/probe.js';
-import { ROOT, startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
+import { startSandbox, type LiveCli, type RunResult, type TestSandbox } from '../support/sandbox.js';
 import { clusterCheck, eventually, kjson, o, pods, rc, sleep, type ClusterTarget } from '../sandbox/redis-helpers.js';
 
 const NS = 'redis';
@@ -139,24 +138,10 @@ function injectNow(spec: Record<string, unknown>): Promise<number> {
   });
 }
 
-/** The CLI as a child whose stderr can be watched while it runs (onStderr sees every chunk as it comes). */
-function spawnCli(args: string[], onStderr?: (all: string) => void): { result: Promise<RunResult>; stderr: () => string; kill(): void } {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], { env: { ...process.env, ...sb.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-    onStderr?.(stderr);
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 400_000);
-  const result = new Promise<RunResult>((r) =>
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      r({ code: code ?? (signal ? 124 : 1), stdout, stderr });
-    }),
-  );
-  return { result, stderr: () => stderr, kill: () => child.kill('SIGKILL') };
+/** The CLI as a child whose stderr can be watched while it runs (onStderr sees all of it so far, line by line). */
+function spawnCli(args: string[], onStderr?: (all: string) => void): LiveCli {
+  const c: LiveCli = sb.spawnCli(args, { timeoutMs: 400_000, onLine: () => onStderr?.(c.stderr()) });
+  return c;
 }
 
 /** Resolves when `re` shows up in the child's stderr; fails if the child ends first. */

@@ -6,10 +6,8 @@
 // --cluster check OK, PVs in west bound to the same data directories, and no ordinal ever running in both clusters.
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { startProbe, type Probe, type ProbeReport } from '../../bench/probe.js';
-import { ROOT, run, startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
+import { run, startSandbox, type LiveOptions, type RunResult, type TestSandbox } from '../support/sandbox.js';
 
 const NS = 'redis';
 const CACHE = 'app.kubernetes.io/instance=cache';
@@ -66,30 +64,8 @@ async function clusterCheck(target: string, context: string, selector: string, p
 }
 
 /** The CLI with its stderr read line by line as it comes (to split the probe's report per ordinal). */
-function cliLive(args: string[], opts: { env?: Record<string, string>; onLine?: (line: string) => void; timeoutMs?: number } = {}): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/run.js'), ...args], { cwd: ROOT, env: { ...process.env, ...sb.env, ...(opts.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let partial = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-      partial += c.toString();
-      const lines = partial.split('\n');
-      partial = lines.pop() ?? '';
-      for (const l of lines) opts.onLine?.(l);
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 600_000);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolvePromise({ code: code ?? (signal === 'SIGKILL' ? 137 : 1), stdout, stderr });
-    });
-  });
+function cliLive(args: string[], opts: LiveOptions = {}): Promise<RunResult> {
+  return sb.spawnCli(args, opts).result;
 }
 
 /** Samples both clusters: an ordinal must never run in both at once (at-most-one semantics of KEP-3335). */

@@ -38,9 +38,65 @@ export interface TestSandbox {
   kubectl(args: string[], opts?: RunOptions): Promise<RunResult>;
   /** Run the plugin (kubectl-redis) against the sandbox. */
   cli(args: string[], opts?: RunOptions): Promise<RunResult>;
+  /** The plugin as a child to watch while it runs: its stderr line by line, its pid, kill(). */
+  spawnCli(args: string[], opts?: LiveOptions): LiveCli;
   /** Run `sandbox <cmd>` (fault, user...) against this sandbox's directory. */
   sandbox(args: string[], opts?: RunOptions): Promise<RunResult>;
   down(): Promise<void>;
+}
+
+export interface LiveOptions {
+  env?: Record<string, string>;
+  /** Each whole line of stderr as it comes. */
+  onLine?: (line: string) => void;
+  /** Then SIGKILL, and code 124. Default 10 minutes. */
+  timeoutMs?: number;
+}
+
+export interface LiveResult extends RunResult {
+  /** Wall time from spawn to exit. */
+  ms: number;
+}
+
+export interface LiveCli {
+  pid: number;
+  /** Exit code: the process's own, 137 when SIGKILLed (by itself or by kill()), 124 on the timeout. */
+  result: Promise<LiveResult>;
+  stderr(): string;
+  kill(): void;
+}
+
+/** Spawn a child whose stderr can be watched as it runs (see LiveCli). */
+export function spawnLive(cmd: string, args: string[], env: NodeJS.ProcessEnv, opts: LiveOptions = {}): LiveCli {
+  const started = Date.now();
+  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let partial = '';
+  let timedOut = false;
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+    partial += c.toString();
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) opts.onLine?.(l);
+  });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, opts.timeoutMs ?? 600_000);
+  const result = new Promise<LiveResult>((resolvePromise, reject) => {
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? (timedOut ? 124 : signal === 'SIGKILL' ? 137 : 1), stdout, stderr, ms: Date.now() - started });
+    });
+  });
+  return { pid: child.pid ?? -1, result, stderr: () => stderr, kill: () => child.kill('SIGKILL') };
 }
 
 /** Run a command, bounded by a timeout (then SIGKILL and code 124). */
@@ -84,19 +140,28 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<TestSandb
     await sandboxCmd(['down', '--dir', dir]);
     throw new Error(`sandbox up failed (${up.code}; its files are kept in ${dir}): ${up.stderr.trim()}`);
   }
+  return sandboxAt(dir, async () => {
+    const r = await sandboxCmd(['down', '--dir', dir]);
+    if (r.code !== 0) throw new Error(`sandbox down failed (${r.code}): ${r.stderr.trim()}`);
+    if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+/** The handle on a sandbox that runs in `dir`; `down` is what ending it means to the caller. */
+export function sandboxAt(dir: string, down: () => Promise<void>): TestSandbox {
+  const kubeconfig = join(dir, 'kubeconfig');
+  const env: Record<string, string> = { KUBECONFIG: kubeconfig };
+  const childEnv = (extra?: Record<string, string>): NodeJS.ProcessEnv => ({ ...process.env, ...env, ...(extra ?? {}) });
   const pluginEntry = existsSync(join(ROOT, 'bin/run.js')) && existsSync(join(ROOT, 'dist')) ? 'bin/run.js' : 'bin/dev.js';
+  const plugin = [...(pluginEntry === 'bin/dev.js' ? ['--import', 'tsx'] : []), join(ROOT, pluginEntry)];
   return {
     dir,
     kubeconfig,
     env,
     kubectl: (args, o = {}) => run('kubectl', [...(o.context ? ['--context', o.context] : []), ...args], { env: childEnv(o.env), input: o.input, timeoutMs: o.timeoutMs }),
-    cli: (args, o = {}) =>
-      run(process.execPath, [...(pluginEntry === 'bin/dev.js' ? ['--import', 'tsx'] : []), join(ROOT, pluginEntry), ...args, ...(o.context ? ['--context', o.context] : [])], { env: childEnv(o.env), input: o.input, timeoutMs: o.timeoutMs }),
-    sandbox: (args, o = {}) => sandboxCmd([...args, '--dir', dir], o),
-    down: async () => {
-      const r = await sandboxCmd(['down', '--dir', dir]);
-      if (r.code !== 0) throw new Error(`sandbox down failed (${r.code}): ${r.stderr.trim()}`);
-      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
-    },
+    cli: (args, o = {}) => run(process.execPath, [...plugin, ...args, ...(o.context ? ['--context', o.context] : [])], { env: childEnv(o.env), input: o.input, timeoutMs: o.timeoutMs }),
+    spawnCli: (args, o = {}) => spawnLive(process.execPath, [...plugin, ...args], childEnv(o.env), o),
+    sandbox: (args, o = {}) => run(process.execPath, [...tsxArgs('sandbox/cli.ts'), ...args, '--dir', dir], { env: childEnv(o.env), input: o.input, timeoutMs: o.timeoutMs ?? 60_000 }),
+    down,
   };
 }
