@@ -159,7 +159,8 @@ export async function heal(session: TargetSession, opts: HealOptions): Promise<H
     return result;
   }
   if (firstPlan.actions.length === 0) {
-    const left = mending(observed, after, opts.only);
+    // a dry run does not watch: it says what heal would do now, which is nothing
+    const left = waitedMs === undefined ? [] : mending(observed, after, opts.only);
     if (left.length > 0) {
       result.outcome = 'unsettled';
       result.failure = `${left.map((f) => f.message).join('; ')} after watching ${Math.round((waitedMs ?? 0) / 1000)} s, and heal has no action for it`;

@@ -119,3 +119,13 @@ for (const c of HEAL_CASES) {
     assert.equal(r.rounds.length, 0);
   });
 }
+
+test('heal --dry-run with a replica reconnecting: no wait, nothing planned, not a failure', async () => {
+  let observes = 0;
+  const o = linkDown();
+  const s = { observe: async () => (observes++, o) } as unknown as TargetSession; // only observe() is used
+  const r = await heal(s, { maxRounds: 3, dryRun: true, postconditionTimeoutMs: 60_000, confirm: async () => assert.fail('no step'), progress: () => undefined });
+  assert.equal(r.outcome, 'nothing-to-do');
+  assert.equal(observes, 1);
+  assert.equal(r.waitedMs, undefined);
+});
