@@ -118,7 +118,7 @@ Heal of a target whose operator is running and not paused warns that the operato
   private async report(result: HealResult, ref: string): Promise<void> {
     const c = palette(process.stdout);
     const summary = {
-      target: ref, outcome: result.outcome, failure: result.failure,
+      target: ref, outcome: result.outcome, failure: result.failure, watchedMs: result.waitedMs,
       before: result.before.map((f) => ({ kind: f.kind, severity: f.severity, message: f.message })),
       after: result.after.map((f) => ({ kind: f.kind, severity: f.severity, message: f.message })),
       plan: result.firstPlan.outcome === 'actions' ? result.firstPlan.actions : [],
