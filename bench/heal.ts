@@ -3,7 +3,7 @@
 // in life: once healed with `kubectl redis heal sts/cache --yes`, once with what a user would otherwise run,
 // `redis-cli --cluster fix` (which knows nothing of Kubernetes). The clock starts when the fault is in place (for
 // restarted pods: at the delete, so the restart is on both clocks) and stops at the first check that passes.
-import { clusterCheck, fmtMs, pods, ratio, redisCli, relinkReplicas, replicasLinked, secretValue, sleep, timeUntil, type Benchmark, type BenchContext, type PodAddr, type Row, type TestSandbox } from './lib.js';
+import { clusterCheck, fmtMs, pods, ratio, redisCli, relinkReplicas, replicaLinkState, replicasLinked, secretValue, sleep, timeUntil, type Benchmark, type BenchContext, type PodAddr, type Row, type TestSandbox } from './lib.js';
 
 const NS = 'redis';
 const TARGET = 'sts/cache';
@@ -235,8 +235,10 @@ interface Attempt {
   toOkMs?: number;
   keysBefore: number;
   keysAfter?: number;
-  /** Every replica's link up when the check passed (the check does not look at links). */
+  /** Every replica's link up, to a current pod IP, when the check passed (the check does not look at links). */
   linked?: boolean;
+  /** Why not, when not: 'stale-ip' (a replica on an address no pod has), 'down' (reconnecting or syncing). */
+  links?: string;
   tail: string;
 }
 
@@ -253,10 +255,11 @@ async function attempt(h: Helpers, fault: Fault, method: Attempt['method']): Pro
   const settle = await timeUntil(async () => (await h.check()).ok, SETTLE_MS, 250);
   const toOkMs = settle === undefined ? undefined : Date.now() - t0;
   const keysAfter = toOkMs === undefined ? undefined : await h.keys().catch(() => undefined);
-  const linked = toOkMs === undefined ? undefined : await replicasLinked(h.password, (await h.pods()).map((p) => p.ip)).catch(() => undefined);
+  const links = toOkMs === undefined ? undefined : await replicaLinkState(h.password, (await h.pods()).map((p) => p.ip)).catch(() => undefined);
+  const linked = links === undefined || links === 'unknown' ? undefined : links === 'linked';
   const tail = r.out.trim().split('\n').filter(Boolean).slice(-2).join(' | ').slice(0, 200);
   h.log(`${fault.name}, ${method}: ${fault.settle ? `pods Ready after ${fmtMs(readyMs)}, ` : ''}exit ${r.code}, command ${fmtMs(commandMs)}, check OK ${toOkMs === undefined ? 'never' : `after ${fmtMs(toOkMs)}`}${faultVisible ? '' : ' (the check passed when the command started)'}`);
-  return { method, faultVisible, readyMs, commandMs, exit: r.code, toOkMs, keysBefore, keysAfter, linked, tail };
+  return { method, faultVisible, readyMs, commandMs, exit: r.code, toOkMs, keysBefore, keysAfter, linked, links, tail };
 }
 
 export const heal: Benchmark = {
@@ -291,9 +294,9 @@ export const heal: Benchmark = {
           fault.settle ? `clock includes the pods' restart (${fmtMs(ours.readyMs)} with heal${theirs ? `, ${fmtMs(theirs.readyMs)} with fix` : ''})` : '',
           ours.faultVisible ? '' : 'the check already passed once when heal started (the chart\'s nodes.sh rewrites peer IPs at start)',
           keysLost !== undefined ? `keys ${ours.keysBefore} before, ${ours.keysAfter} after` : '',
-          ours.linked === false ? 'a replica link was still down when the check passed (stale master IP)' : '',
+          ours.linked === false ? `a replica link was still down when the check passed (${ours.links === 'stale-ip' ? 'on a master\'s old IP' : 'to its master\'s current IP: reconnecting or syncing'})` : '',
           fault.noBaseline ?? '',
-          theirs?.linked === false ? 'after fix, a replica link was still down' : '',
+          theirs?.linked === false ? `after fix, a replica link was still down (${theirs.links === 'stale-ip' ? 'on a master\'s old IP' : 'to its master\'s current IP'})` : '',
           // a fix that "passes" the check from one node may have duplicated or dropped keys (a partition's two sides)
           theirs?.keysAfter !== undefined && theirs.keysAfter !== theirs.keysBefore ? `after fix, keys ${theirs.keysBefore} before, ${theirs.keysAfter} after` : '',
           healed ? '' : `heal said: ${ours.tail}`,

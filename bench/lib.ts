@@ -267,12 +267,25 @@ export async function clusterCheck(password: string, ip: string, timeoutMs = 60_
 
 /** Every replica among these nodes has its replication link up (a cluster check passes while a replica still syncs). */
 export async function replicasLinked(password: string, ips: string[]): Promise<boolean> {
+  return (await replicaLinkState(password, ips)) === 'linked';
+}
+
+/**
+ * 'linked': every replica's link up, to an address some pod has now; 'stale-ip': a replica follows an address no
+ * pod has (a master's old IP); 'down': a link down to a current address (reconnecting or syncing); 'unknown': a pod
+ * did not answer.
+ */
+export async function replicaLinkState(password: string, ips: string[]): Promise<'linked' | 'stale-ip' | 'down' | 'unknown'> {
+  let state: 'linked' | 'down' = 'linked';
   for (const ip of ips) {
     const info = (await redisCli(password, ['-h', ip, 'INFO', 'replication'], 10_000)).stdout;
-    if (!info.includes('role:')) return false;
-    if (info.includes('role:slave') && !info.includes('master_link_status:up')) return false;
+    if (!info.includes('role:')) return 'unknown';
+    if (!info.includes('role:slave')) continue;
+    const host = /^master_host:(.*)$/m.exec(info)?.[1]?.trim();
+    if (!host || !ips.includes(host)) return 'stale-ip';
+    if (!info.includes('master_link_status:up')) state = 'down';
   }
-  return true;
+  return state;
 }
 
 /**

@@ -118,7 +118,7 @@ Heal of a target whose operator is running and not paused warns that the operato
   private async report(result: HealResult, ref: string): Promise<void> {
     const c = palette(process.stdout);
     const summary = {
-      target: ref, outcome: result.outcome, failure: result.failure,
+      target: ref, outcome: result.outcome, failure: result.failure, watchedMs: result.waitedMs,
       before: result.before.map((f) => ({ kind: f.kind, severity: f.severity, message: f.message })),
       after: result.after.map((f) => ({ kind: f.kind, severity: f.severity, message: f.message })),
       plan: result.firstPlan.outcome === 'actions' ? result.firstPlan.actions : [],
@@ -131,9 +131,16 @@ Heal of a target whose operator is running and not paused warns that the operato
     }
     const human = this.outputFormat === 'table' || this.outputFormat === 'wide';
     switch (result.outcome) {
-      case 'nothing-to-do':
-        if (human) this.out(`${ref}: nothing to heal${result.before.length > 0 ? ` (${result.before.length} finding${result.before.length === 1 ? '' : 's'} outside Redis topology; see kubectl redis status)` : ''}.`);
+      case 'nothing-to-do': {
+        if (!human) return;
+        const plural = (n: number) => `${n} finding${n === 1 ? '' : 's'}`;
+        const mended = healable(result.before).length - healable(result.after).length;
+        if (result.waitedMs !== undefined && mended > 0) this.out(`${ref}: nothing to heal; ${plural(mended)} Redis was mending (a replica reconnecting to its master) cleared while heal watched (${(result.waitedMs / 1000).toFixed(1)} s).`);
+        const left = healable(result.after);
+        if (left.length > 0) this.out(`${ref}: nothing heal can do for ${plural(left.length)}:\n${result.unfixed.map((u) => `  ${u.kind} (${u.pods.join(', ')}): ${u.reason}`).join('\n')}`);
+        else if (result.waitedMs === undefined || mended <= 0) this.out(`${ref}: nothing to heal${result.after.length > 0 ? ` (${plural(result.after.length)} outside Redis topology; see kubectl redis status)` : ''}.`);
         return;
+      }
       case 'dry-run':
         if (result.firstPlan.outcome === 'actions') {
           if (human) {

@@ -75,7 +75,7 @@ function chosen(findings: Finding[], only: FindingKind[] | undefined): Finding[]
 const LEFT_ALONE: Partial<Record<FindingKind, string>> = {
   'node-unreachable': 'heal does not restart pods: wait for the pod, or delete it so its StatefulSet re-creates it',
   'node-failed': 'the flag clears by itself once the nodes reach each other on the cluster bus; check NetworkPolicies and the bus port',
-  'replica-link-down': 're-issuing REPLICAOF does not reconnect a replica; check masterauth and the network, or restart the replica',
+  'replica-link-down': 'a replica that follows its master\'s current address reconnects by itself (heal --yes watches it for up to --step-timeout); if it stays down, check masterauth and the network, or restart the replica',
   'sentinel-quorum-unreachable': 'sentinels that do not answer need their pods fixed; heal cannot vote for them',
   'reconcile-paused': 'resume the target when the work that needed the pause is done',
   'operator-not-running': 'the operator Deployment needs fixing (or resume, when a pause scaled it down)',

@@ -39,8 +39,10 @@ export interface HealResult {
   firstPlan: PlanResult;
   rounds: HealRound[];
   unfixed: Unfixed[];
-  outcome: 'healthy' | 'nothing-to-do' | 'dry-run' | 'declined' | 'refused' | 'failed' | 'rounds-exhausted';
+  outcome: 'healthy' | 'nothing-to-do' | 'dry-run' | 'declined' | 'refused' | 'failed' | 'rounds-exhausted' | 'unsettled';
   failure?: string;
+  /** How long heal watched, before planning, findings Redis was mending by itself (see `mending`). */
+  waitedMs?: number;
 }
 
 /**
@@ -105,17 +107,30 @@ export function kubeActions(kube: KubeClient, namespace: string): KubeActions {
 }
 
 /**
- * Observe again after a round; when nothing is left to do but findings remain (a replica still syncing after
- * REPLICATE, gossip still spreading a MEET), keep observing until they clear, an action appears, or the step
- * timeout passes: Redis settles on its own, and heal should not call a settling cluster broken.
+ * Findings Redis is mending by itself that heal has no action for yet: a replica whose replication link is down
+ * while it reconnects or syncs, typically to a master that just came back on a new IP (Redis re-points the replica
+ * when that master's first PING reaches it, then needs a second or more to reconnect and sync). A cluster with one
+ * is not healthy yet, and what it needs may change within seconds (a replica left on the old IP gets an action).
  */
-async function settle(session: TargetSession, intent: Intent, opts: HealOptions): Promise<{ observed: Observed; next: PlanResult }> {
+export function mending(observed: Observed, findings: Finding[], only?: FindingKind[]): Finding[] {
+  // a finding's pods are sorted: the replica is the one that reports a link
+  return healable(findings, only).filter((f) => f.kind === 'replica-link-down'
+    && observed.redis.some((r) => f.pods.includes(r.pod) && r.replication?.role === 'replica' && r.replication.masterLinkStatus === 'down'));
+}
+
+/**
+ * Observe until `done` holds, an action appears, or the step timeout passes: Redis settles on its own, and heal
+ * should neither call a settling cluster broken nor call it healthy. After a round `done` is "no healable finding
+ * left" (a replica still syncing after REPLICATE, gossip still spreading a MEET); before the first plan it is
+ * "nothing being mended" (a replica reconnecting to its restarted master).
+ */
+async function settle(session: TargetSession, intent: Intent, opts: HealOptions, done: (o: Observed, f: Finding[]) => boolean): Promise<{ observed: Observed; next: PlanResult }> {
   const deadline = Date.now() + opts.postconditionTimeoutMs;
   for (;;) {
     const observed = await session.observe();
     const findings = diagnose(observed);
     const next = plan(observed, findings, intent);
-    const settled = next.outcome === 'refused' || next.actions.length > 0 || healable(findings, opts.only).length === 0;
+    const settled = next.outcome === 'refused' || next.actions.length > 0 || done(observed, findings);
     if (settled || Date.now() > deadline) return { observed, next };
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -141,8 +156,17 @@ export async function heal(session: TargetSession, opts: HealOptions): Promise<H
   if (auth) throw new RedisError(auth, { hint: `the password comes from ${session.ctx.observeInput.spec.secretHint ?? 'the Secret the operator was given'}` });
   const before = diagnose(observed);
   const intent = { kind: 'heal' as const, only: opts.only, prefer: opts.prefer };
-  const firstPlan = plan(observed, before, intent);
-  const result: HealResult = { before, after: before, firstPlan, rounds: [], unfixed: firstPlan.outcome === 'actions' ? (firstPlan.unfixed ?? []) : [], outcome: 'nothing-to-do' };
+  let firstPlan = plan(observed, before, intent);
+  let after = before;
+  let waitedMs: number | undefined;
+  if (firstPlan.outcome === 'actions' && firstPlan.actions.length === 0 && !opts.dryRun && mending(observed, before, opts.only).length > 0) {
+    // nothing to do yet, but not healthy either: watch (bounded) until Redis has mended it or an action appears
+    const t0 = Date.now();
+    ({ observed, next: firstPlan } = await settle(session, intent, opts, (o, f) => mending(o, f, opts.only).length === 0));
+    waitedMs = Date.now() - t0;
+    after = diagnose(observed);
+  }
+  const result: HealResult = { before, after, firstPlan, rounds: [], unfixed: firstPlan.outcome === 'actions' ? (firstPlan.unfixed ?? []) : [], outcome: 'nothing-to-do', waitedMs };
   if (firstPlan.outcome === 'refused') {
     result.outcome = 'refused';
     result.failure = firstPlan.message;
@@ -150,10 +174,15 @@ export async function heal(session: TargetSession, opts: HealOptions): Promise<H
   }
   if (firstPlan.actions.length === 0) {
     // a Redis that does not answer is not "nothing to heal": say which one, and exit non-zero
-    const silent = healable(before, opts.only).filter((f) => f.kind === 'node-unreachable');
+    const silent = healable(after, opts.only).filter((f) => f.kind === 'node-unreachable');
+    // a dry run does not watch: it says what heal would do now, which is nothing
+    const left = waitedMs === undefined ? [] : mending(observed, after, opts.only);
     if (silent.length > 0 && !opts.dryRun) {
       result.outcome = 'failed';
       result.failure = remainingFailure(silent);
+    } else if (left.length > 0) {
+      result.outcome = 'unsettled';
+      result.failure = `${left.map((f) => f.message).join('; ')} after watching ${Math.round((waitedMs ?? 0) / 1000)} s, and heal has no action for it`;
     }
     return result;
   }
@@ -161,7 +190,7 @@ export async function heal(session: TargetSession, opts: HealOptions): Promise<H
     result.outcome = 'dry-run';
     return result;
   }
-  if (!(await opts.confirm(firstPlan.actions, observed, before))) {
+  if (!(await opts.confirm(firstPlan.actions, observed, after))) {
     result.outcome = 'declined';
     return result;
   }
@@ -185,7 +214,7 @@ export async function heal(session: TargetSession, opts: HealOptions): Promise<H
       result.after = diagnose(await session.observe());
       return result;
     }
-    ({ observed, next: nextPlan } = await settle(session, intent, opts));
+    ({ observed, next: nextPlan } = await settle(session, intent, opts, (_o, f) => healable(f, opts.only).length === 0));
     const findings = diagnose(observed);
     result.after = findings;
     const next = nextPlan;
