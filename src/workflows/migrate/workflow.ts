@@ -9,7 +9,7 @@
 // the first step not recorded done; --abort walks the ordinals back to the source and deletes what migrate created.
 import { randomBytes } from 'node:crypto';
 import { localIdentity } from '../../util/identity.js';
-import { KubectlRedisError, RedisError, RefusedError } from '../../errors.js';
+import { KubectlRedisError, KubeError, RedisError, RefusedError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { deleteObject } from '../../kube/delete.js';
 import { patchObject } from '../../kube/patch.js';
@@ -250,10 +250,13 @@ export class Migration {
       return { kind: 'done', target: this.target.ref, id: this.journal.id, resumed: this.journal.resumed, pods: await this.summary(), totalMs: this.totalMs(started), notes };
     } catch (e) {
       await this.journal.fail(errText(e)).catch(() => undefined);
-      if (e instanceof KubectlRedisError && e.hint) throw e;
+      // a step's own hint already says what to do next; an API failure's hint (check the cluster is up) does not
+      // say the migration is half done and resumable, so it is kept and the re-run is named after it
+      if (e instanceof KubectlRedisError && e.hint && !(e instanceof KubeError)) throw e;
+      const first = e instanceof KubeError && e.hint ? `${e.hint}, then ` : '';
       throw new KubectlRedisError(`migrate ${this.journal.id} of ${this.target.ref} stopped: ${errText(e)}`, {
         cause: e, exitCode: e instanceof KubectlRedisError ? e.exitCode : undefined,
-        hint: `re-run the same command to resume where it stopped, or add --abort to move every pod back to ${this.from.context}`,
+        hint: `${first}re-run the same command to resume where it stopped, or add --abort to move every pod back to ${this.from.context}`,
       });
     }
   }
