@@ -16,10 +16,8 @@
 // | (afterwards)                                      |                                        | 6 pods in west, same node ids, check OK, none in both, 0 lost     |
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { startProbe, type Probe } from '../../bench/probe.js';
-import { ROOT, run, startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
+import { run, startSandbox, type LiveOptions, type RunResult, type TestSandbox } from '../support/sandbox.js';
 import { eventually, sleep } from '../sandbox/redis-helpers.js';
 
 const NS = 'redis';
@@ -86,30 +84,8 @@ function oneSentence(r: RunResult): string {
 }
 
 /** The CLI with its stderr read line by line as it comes (to inject a fault at a given step). */
-function cliLive(args: string[], opts: { env?: Record<string, string>; onLine?: (line: string) => void; timeoutMs?: number } = {}): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/run.js'), ...args], { cwd: ROOT, env: { ...process.env, ...sb.env, ...(opts.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let partial = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-      partial += c.toString();
-      const lines = partial.split('\n');
-      partial = lines.pop() ?? '';
-      for (const l of lines) opts.onLine?.(l);
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolvePromise({ code: code ?? (signal === 'SIGKILL' ? 137 : 1), stdout, stderr });
-    });
-  });
+function cliLive(args: string[], opts: LiveOptions = {}): Promise<RunResult> {
+  return sb.spawnCli(args, { timeoutMs: 300_000, ...opts }).result;
 }
 
 /** Samples both clusters: an ordinal must never run in both at once. (While east is unreachable it sees nothing there.) */
