@@ -17,8 +17,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProbe, type Probe } from '../../bench/probe.js';
-import { run, startSandbox, type LiveOptions, type RunResult, type TestSandbox } from '../support/sandbox.js';
-import { eventually, sleep } from '../sandbox/redis-helpers.js';
+import { clusterCheck, nodeIds, podsIn, twiceWatcher, type MigrationTarget } from '../support/migration.js';
+import { startSandbox, type LiveOptions, type RunResult, type TestSandbox } from '../support/sandbox.js';
+import { eventually } from '../sandbox/redis-helpers.js';
 
 const NS = 'redis';
 const CACHE = 'app.kubernetes.io/instance=cache';
@@ -30,44 +31,7 @@ let password = '';
 let ids: Record<string, string> = {};
 let probe: Probe | undefined;
 let twice: { stop(): Promise<string[]> } | undefined;
-
-interface PodRow {
-  name: string;
-  ip: string;
-  phase: string;
-  ready: boolean;
-}
-
-async function podsIn(context: string): Promise<PodRow[]> {
-  const r = await sb.kubectl(['get', 'pods', '-n', NS, '-l', CACHE, '-o', 'json'], { context });
-  if (r.code !== 0) return [];
-  const list = JSON.parse(r.stdout) as { items: Array<{ metadata: { name: string; deletionTimestamp?: string }; status?: { podIP?: string; phase?: string; conditions?: Array<{ type: string; status: string }> } }> };
-  return list.items
-    .filter((p) => !p.metadata.deletionTimestamp)
-    .map((p) => ({ name: p.metadata.name, ip: p.status?.podIP ?? '', phase: p.status?.phase ?? '', ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') }))
-    .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
-}
-
-function redisCli(ip: string, args: string[]): Promise<RunResult> {
-  return run('redis-cli', ['-h', ip, '-p', '6379', '--no-auth-warning', ...args], { env: { ...process.env, REDISCLI_AUTH: password }, timeoutMs: 30_000 });
-}
-
-async function nodeIds(context: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const p of await podsIn(context)) out[p.name] = (await redisCli(p.ip, ['CLUSTER', 'MYID'])).stdout.trim();
-  return out;
-}
-
-async function clusterCheck(context: string): Promise<void> {
-  const ps = await podsIn(context);
-  assert.equal(ps.filter((p) => p.ready).length, 6, `ready pods of cache in ${context}: ${JSON.stringify(ps)}`);
-  const r = await redisCli(ps[0].ip, ['--cluster', 'check', `${ps[0].ip}:6379`]);
-  const out = r.stdout.replace(/\x1b\[[0-9;]*m/g, '');
-  assert.equal(r.code, 0, out + r.stderr);
-  assert.match(out, /\[OK\] All nodes agree about slots configuration/, out);
-  assert.match(out, /\[OK\] All 16384 slots covered/, out);
-  assert.doesNotMatch(out, /\[ERR\]|\[WARNING\]/, out);
-}
+const cache: MigrationTarget = { sb: () => sb, namespace: NS, selector: CACHE, password: () => password };
 
 function show(r: RunResult): string {
   return `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr.slice(-4000)}`;
@@ -86,28 +50,6 @@ function oneSentence(r: RunResult): string {
 /** The CLI with its stderr read line by line as it comes (to inject a fault at a given step). */
 function cliLive(args: string[], opts: LiveOptions = {}): Promise<RunResult> {
   return sb.spawnCli(args, { timeoutMs: 300_000, ...opts }).result;
-}
-
-/** Samples both clusters: an ordinal must never run in both at once. (While east is unreachable it sees nothing there.) */
-function twiceWatcher(): { stop(): Promise<string[]> } {
-  let running = true;
-  const seen: string[] = [];
-  const loop = (async () => {
-    while (running) {
-      const [east, west] = await Promise.all([podsIn('east'), podsIn('west')]);
-      const live = (ps: PodRow[]) => new Set(ps.filter((p) => p.phase === 'Running').map((p) => p.name));
-      const w = live(west);
-      for (const n of live(east)) if (w.has(n)) seen.push(n);
-      await sleep(300);
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-      return [...new Set(seen)];
-    },
-  };
 }
 
 async function journalState(): Promise<string | undefined> {
@@ -139,8 +81,8 @@ describe('faults during migrate (issue 13)', { concurrency: false, timeout: 900_
     sb = await startSandbox({ preset: 'demo', clusters: ['east', 'west'] });
     const r = await sb.kubectl(['get', 'secret', '-n', NS, 'cache', '-o', 'jsonpath={.data.redis-password}'], { context: 'east' });
     password = Buffer.from(r.stdout, 'base64').toString();
-    await eventually('cache to be ok in east', () => clusterCheck('east').then(() => true), 120_000, 1000);
-    ids = await nodeIds('east');
+    await eventually('cache to be ok in east', () => clusterCheck(cache, 'east', 6).then(() => true), 120_000, 1000);
+    ids = await nodeIds(cache, 'east');
     assert.equal(Object.keys(ids).length, 6);
   }, { timeout: 300_000 });
 
@@ -153,9 +95,9 @@ describe('faults during migrate (issue 13)', { concurrency: false, timeout: 900_
   });
 
   test('500s on the destination API after the first ordinal moved: rides through, or one sentence and the re-run continues', async (t) => {
-    const ps = await podsIn('east');
+    const ps = await podsIn(cache, 'east');
     probe = await startProbe({ name: 'cache', mode: 'cluster', hosts: ps.map((p) => ({ host: p.ip, port: 6379 })), password, prefix: `chaos:migrate:${Date.now()}` });
-    twice = twiceWatcher();
+    twice = twiceWatcher(cache);
     let injected: Promise<void> | undefined;
     const die = { KUBECTL_REDIS_DIE_AFTER_STEP: 'wait-joined/cache-3' };
     const r = await cliLive(ARGS, {
@@ -178,8 +120,8 @@ describe('faults during migrate (issue 13)', { concurrency: false, timeout: 900_
       assert.equal(again.code, 137, `the re-run continues to the kill after cache-3 joined: ${show(again)}`);
       assert.match(again.stderr, /resuming migrate mig-[0-9a-f]+/);
     }
-    assert.deepEqual((await podsIn('west')).map((p) => p.name), ['cache-3', 'cache-4', 'cache-5'], 'three ordinals moved');
-    assert.deepEqual((await podsIn('east')).map((p) => p.name), ['cache-0', 'cache-1', 'cache-2']);
+    assert.deepEqual((await podsIn(cache, 'west')).map((p) => p.name), ['cache-3', 'cache-4', 'cache-5'], 'three ordinals moved');
+    assert.deepEqual((await podsIn(cache, 'east')).map((p) => p.name), ['cache-0', 'cache-1', 'cache-2']);
     assert.equal(await journalState(), 'running');
   });
 
@@ -222,9 +164,9 @@ describe('faults during migrate (issue 13)', { concurrency: false, timeout: 900_
     probe = undefined;
     t.diagnostic(`${report.acknowledged} writes acknowledged, ${report.lostAcknowledged} lost, ${report.errors} errors; longest gap ${report.longestGapMs.toFixed(0)} ms`);
     assert.deepEqual(doubles, [], 'no ordinal ran in both clusters at once');
-    assert.deepEqual(await podsIn('east'), [], 'no pod of cache left in east');
-    assert.deepEqual(await nodeIds('west'), ids, 'every pod runs in west with its node id');
-    await clusterCheck('west');
+    assert.deepEqual(await podsIn(cache, 'east'), [], 'no pod of cache left in east');
+    assert.deepEqual(await nodeIds(cache, 'west'), ids, 'every pod runs in west with its node id');
+    await clusterCheck(cache, 'west', 6);
     assert.ok(report.acknowledged > 100, `the probe wrote (${report.acknowledged} acknowledged)`);
     assert.equal(report.lostAcknowledged, 0, `lost acknowledged writes: ${report.lostKeys.slice(0, 5).join(', ')}`);
     assert.equal(report.unverified, 0, 'every acknowledged write could be read back');

@@ -7,60 +7,20 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProbe, type Probe, type ProbeReport } from '../../bench/probe.js';
-import { run, startSandbox, type LiveOptions, type RunResult, type TestSandbox } from '../support/sandbox.js';
+import { clusterCheck, nodeIds, podsIn, twiceWatcher, type MigrationTarget } from '../support/migration.js';
+import { startSandbox, type LiveOptions, type RunResult, type TestSandbox } from '../support/sandbox.js';
 
 const NS = 'redis';
 const CACHE = 'app.kubernetes.io/instance=cache';
 const ORDERS = 'app in (orders-leader,orders-follower)';
 let sb: TestSandbox;
 const passwords: Record<string, string> = {};
-
-interface PodRow {
-  name: string;
-  ip: string;
-  phase: string;
-  ready: boolean;
-}
-
-async function podsIn(context: string, selector: string): Promise<PodRow[]> {
-  const r = await sb.kubectl(['get', 'pods', '-n', NS, '-l', selector, '-o', 'json'], { context });
-  if (r.code !== 0) return [];
-  const list = JSON.parse(r.stdout) as { items: Array<{ metadata: { name: string; deletionTimestamp?: string }; status?: { podIP?: string; phase?: string; conditions?: Array<{ type: string; status: string }> } }> };
-  return list.items
-    .filter((p) => !p.metadata.deletionTimestamp)
-    .map((p) => ({ name: p.metadata.name, ip: p.status?.podIP ?? '', phase: p.status?.phase ?? '', ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True') }))
-    .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
-}
+const cache: MigrationTarget = { sb: () => sb, namespace: NS, selector: CACHE, password: () => passwords.cache };
+const orders: MigrationTarget = { sb: () => sb, namespace: NS, selector: ORDERS, password: () => passwords.orders };
 
 async function kjson(context: string, args: string[]): Promise<Record<string, unknown> | undefined> {
   const r = await sb.kubectl([...args, '-o', 'json'], { context });
   return r.code === 0 ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined;
-}
-
-function redisCli(target: string, ip: string, args: string[]): Promise<RunResult> {
-  return run('redis-cli', ['-h', ip, '-p', '6379', '--no-auth-warning', ...args], { env: { ...process.env, REDISCLI_AUTH: passwords[target] }, timeoutMs: 30_000 });
-}
-
-async function nodeIds(target: string, context: string, selector: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const p of await podsIn(context, selector)) out[p.name] = (await redisCli(target, p.ip, ['CLUSTER', 'MYID'])).stdout.trim();
-  return out;
-}
-
-async function clusterCheck(target: string, context: string, selector: string, pods: number): Promise<void> {
-  const ps = await podsIn(context, selector);
-  assert.equal(ps.filter((p) => p.ready).length, pods, `ready pods of ${target} in ${context}: ${JSON.stringify(ps)}`);
-  const r = await redisCli(target, ps[0].ip, ['--cluster', 'check', `${ps[0].ip}:6379`]);
-  const out = r.stdout.replace(/\x1b\[[0-9;]*m/g, '');
-  assert.equal(r.code, 0, out + r.stderr);
-  assert.match(out, /\[OK\] All nodes agree about slots configuration/, out);
-  assert.match(out, /\[OK\] All 16384 slots covered/, out);
-  assert.doesNotMatch(out, /\[ERR\]|\[WARNING\]/, out);
-  // every node, asked itself, has the address it runs at (no stale myself line to hand to clients)
-  for (const p of ps) {
-    const nodes = (await redisCli(target, p.ip, ['CLUSTER', 'NODES'])).stdout;
-    assert.match(nodes, new RegExp(`^\\S+ ${p.ip.replace(/\./g, '\\.')}:6379@16379(,\\S*)? myself,`, 'm'), `${p.name} knows itself at its address: ${nodes}`);
-  }
 }
 
 /** The CLI with its stderr read line by line as it comes (to split the probe's report per ordinal). */
@@ -68,31 +28,9 @@ function cliLive(args: string[], opts: LiveOptions = {}): Promise<RunResult> {
   return sb.spawnCli(args, opts).result;
 }
 
-/** Samples both clusters: an ordinal must never run in both at once (at-most-one semantics of KEP-3335). */
-function twiceWatcher(selector: string): { stop(): Promise<string[]> } {
-  let running = true;
-  const seen: string[] = [];
-  const loop = (async () => {
-    while (running) {
-      const [east, west] = await Promise.all([podsIn('east', selector), podsIn('west', selector)]);
-      const live = (ps: PodRow[]) => new Set(ps.filter((p) => p.phase === 'Running').map((p) => p.name));
-      const w = live(west);
-      for (const n of live(east)) if (w.has(n)) seen.push(n);
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-      return [...new Set(seen)];
-    },
-  };
-}
-
-async function probeOn(target: string, selector: string): Promise<Probe> {
-  const ps = await podsIn('east', selector);
-  return startProbe({ name: target, mode: 'cluster', hosts: ps.map((p) => ({ host: p.ip, port: 6379 })), password: passwords[target], prefix: `e2e:${target}:${Date.now()}` });
+async function probeOn(name: string, t: MigrationTarget): Promise<Probe> {
+  const ps = await podsIn(t, 'east');
+  return startProbe({ name, mode: 'cluster', hosts: ps.map((p) => ({ host: p.ip, port: 6379 })), password: t.password(), prefix: `e2e:${name}:${Date.now()}` });
 }
 
 /** Marks a probe segment whenever the CLI starts moving a pod (its "if <pod> is a master" step). */
@@ -174,17 +112,17 @@ describe('migrate', { concurrency: false }, () => {
   });
 
   test('sts/cache: killed after a step, then --abort brings every pod back to east with no write lost', async (t) => {
-    const ids = await nodeIds('cache', 'east', CACHE);
+    const ids = await nodeIds(cache, 'east');
     const policies = (await sb.kubectl(['get', 'pv', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.spec.persistentVolumeReclaimPolicy} {end}'], { context: 'east' })).stdout;
-    const probe = await probeOn('cache', CACHE);
-    const twice = twiceWatcher(CACHE);
+    const probe = await probeOn('cache', cache);
+    const twice = twiceWatcher(cache);
     const started = Date.now();
     const killed = await cliLive(['migrate', 'sts/cache', '-n', NS, '--to-context', 'west', '--yes'], { env: { KUBECTL_REDIS_DIE_AFTER_STEP: 'scale-source/cache-4' }, onLine: marker(probe) });
     assert.equal(killed.code, 137, `killed by SIGKILL after the step: ${killed.stderr.slice(-2000)}`);
     const journal = await kjson('east', ['get', 'configmap', '-n', NS, 'kubectl-redis-migrate-sts-cache']);
     assert.equal((journal?.metadata as { annotations?: Record<string, string> }).annotations?.['redis.kubectl.io/state'], 'running');
-    assert.deepEqual((await podsIn('west', CACHE)).map((p) => p.name), ['cache-5'], 'cache-5 had moved to west');
-    assert.equal((await podsIn('east', CACHE)).length, 4, 'cache-4 stopped in east and was not started anywhere yet');
+    assert.deepEqual((await podsIn(cache, 'west')).map((p) => p.name), ['cache-5'], 'cache-5 had moved to west');
+    assert.equal((await podsIn(cache, 'east')).length, 4, 'cache-4 stopped in east and was not started anywhere yet');
     probe.mark('abort');
     const abort = await cliLive(['migrate', 'sts/cache', '-n', NS, '--to-context', 'west', '--abort', '--yes'], { onLine: marker(probe) });
     assert.equal(abort.code, 0, abort.stderr.slice(-3000));
@@ -194,8 +132,8 @@ describe('migrate', { concurrency: false }, () => {
     reportGaps(t, 'kill + abort of sts/cache', report, Date.now() - started);
     assertNoLoss(report);
     assert.deepEqual(doubles, [], 'no ordinal ran in both clusters at once');
-    assert.deepEqual(await nodeIds('cache', 'east', CACHE), ids, 'every pod is back in east with its node id');
-    await clusterCheck('cache', 'east', CACHE, 6);
+    assert.deepEqual(await nodeIds(cache, 'east'), ids, 'every pod is back in east with its node id');
+    await clusterCheck(cache, 'east', 6);
     assert.equal((await sb.kubectl(['get', 'ns', NS], { context: 'west' })).code, 1, 'the namespace migrate created in west is gone');
     assert.equal((await sb.kubectl(['get', 'pv', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.spec.persistentVolumeReclaimPolicy} {end}'], { context: 'east' })).stdout, policies, 'reclaim policies are restored');
     const again = await sb.cli(['migrate', 'sts/cache', '-n', NS, '--to-context', 'west', '--abort', '--yes']);
@@ -203,9 +141,9 @@ describe('migrate', { concurrency: false }, () => {
   });
 
   test('sts/cache moves east -> west with the same node ids, resumed after two kills, no write lost', async (t) => {
-    const ids = await nodeIds('cache', 'east', CACHE);
-    const probe = await probeOn('cache', CACHE);
-    const twice = twiceWatcher(CACHE);
+    const ids = await nodeIds(cache, 'east');
+    const probe = await probeOn('cache', cache);
+    const twice = twiceWatcher(cache);
     const started = Date.now();
     const args = ['migrate', 'sts/cache', '-n', NS, '--to-context', 'west', '--yes'];
     for (const step of ['wait-joined/cache-3', 'failover/cache-1']) {
@@ -222,9 +160,9 @@ describe('migrate', { concurrency: false }, () => {
     reportGaps(t, 'migrate sts/cache (6 pods)', report, totalMs);
     assertNoLoss(report);
     assert.deepEqual(doubles, [], 'no ordinal ran in both clusters at once');
-    assert.deepEqual(await podsIn('east', CACHE), [], 'no pod of cache left in east');
-    assert.deepEqual(await nodeIds('cache', 'west', CACHE), ids, 'every pod runs in west with its node id');
-    await clusterCheck('cache', 'west', CACHE, 6);
+    assert.deepEqual(await podsIn(cache, 'east'), [], 'no pod of cache left in east');
+    assert.deepEqual(await nodeIds(cache, 'west'), ids, 'every pod runs in west with its node id');
+    await clusterCheck(cache, 'west', 6);
     await volumesFollow(Array.from({ length: 6 }, (_, i) => `redis-data-cache-${i}`));
     const sts = await kjson('west', ['get', 'sts', '-n', NS, 'cache']);
     assert.deepEqual({ replicas: (sts?.spec as { replicas?: number }).replicas, ordinals: (sts?.spec as { ordinals?: unknown }).ordinals }, { replicas: 6, ordinals: { start: 0 } });
@@ -233,9 +171,9 @@ describe('migrate', { concurrency: false }, () => {
   });
 
   test('rediscluster/orders (OT: leader and follower StatefulSets) moves east -> west; the operator resumes in west', async (t) => {
-    const ids = await nodeIds('orders', 'east', ORDERS);
-    const probe = await probeOn('orders', ORDERS);
-    const twice = twiceWatcher(ORDERS);
+    const ids = await nodeIds(orders, 'east');
+    const probe = await probeOn('orders', orders);
+    const twice = twiceWatcher(orders);
     const started = Date.now();
     const r = await cliLive(['migrate', 'rediscluster/orders', '-n', NS, '--from-context', 'east', '--to-context', 'west', '--yes'], { onLine: marker(probe) });
     const totalMs = Date.now() - started;
@@ -245,9 +183,9 @@ describe('migrate', { concurrency: false }, () => {
     reportGaps(t, 'migrate rediscluster/orders (6 pods)', report, totalMs);
     assertNoLoss(report);
     assert.deepEqual(doubles, []);
-    assert.deepEqual(await podsIn('east', ORDERS), []);
-    assert.deepEqual(await nodeIds('orders', 'west', ORDERS), ids);
-    await clusterCheck('orders', 'west', ORDERS, 6);
+    assert.deepEqual(await podsIn(orders, 'east'), []);
+    assert.deepEqual(await nodeIds(orders, 'west'), ids);
+    await clusterCheck(orders, 'west', 6);
     await volumesFollow(['leader', 'follower'].flatMap((role) => [0, 1, 2].flatMap((i) => [`orders-${role}-orders-${role}-${i}`, `node-conf-orders-${role}-${i}`])));
     const west = await kjson('west', ['get', 'rediscluster', '-n', NS, 'orders']);
     assert.equal((west?.metadata as { annotations?: Record<string, string> }).annotations?.['rediscluster.opstreelabs.in/skip-reconcile'], undefined, 'the copy in west is resumed');
@@ -256,7 +194,7 @@ describe('migrate', { concurrency: false }, () => {
     assert.match(r.stdout, /stays paused with 0 pods/);
     // the operator in west reconciles what it now owns without disturbing it
     await new Promise((res) => setTimeout(res, 12_000));
-    await clusterCheck('orders', 'west', ORDERS, 6);
-    assert.deepEqual(await nodeIds('orders', 'west', ORDERS), ids);
+    await clusterCheck(orders, 'west', 6);
+    assert.deepEqual(await nodeIds(orders, 'west'), ids);
   });
 });

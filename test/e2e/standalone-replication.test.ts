@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { run, startSandbox, type TestSandbox } from '../support/sandbox.js';
+import type { TargetReport as Report } from '../../src/workflows/status/report.js';
 
 let ot: TestSandbox;
 let bn: TestSandbox;
@@ -16,23 +17,6 @@ before(async () => {
 after(async () => {
   await Promise.all([ot?.down(), bn?.down()]);
 });
-
-interface PodReport {
-  pod: string;
-  ip: string;
-  role: string;
-  component: string;
-}
-interface Report {
-  ref: string;
-  system: string;
-  kind: string;
-  health: string;
-  pods: number;
-  readyPods: number;
-  podReports: PodReport[];
-  pause: { paused: boolean; by?: string; reason?: string; strategy: string };
-}
 
 async function status(sb: TestSandbox, args: string[] = []): Promise<Report[]> {
   const r = await sb.cli(['status', '-n', 'redis', '-o', 'json', ...args]);

@@ -3,6 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { run, startSandbox, type TestSandbox } from '../support/sandbox.js';
+import type { TargetReport as Report } from '../../src/workflows/status/report.js';
 
 let sb: TestSandbox;
 
@@ -13,25 +14,6 @@ before(async () => {
 after(async () => {
   await sb?.down();
 });
-
-interface PodReport {
-  pod: string;
-  ip: string;
-  role: string;
-  component: string;
-}
-interface Report {
-  ref: string;
-  system: string;
-  kind: string;
-  health: string;
-  pods: number;
-  readyPods: number;
-  slotsCovered?: number;
-  podReports: PodReport[];
-  pause: { paused: boolean; by?: string; reason?: string; until?: string; strategy: string; expired: boolean };
-  findings: Array<{ kind: string; severity: string; message: string }>;
-}
 
 async function status(args: string[] = []): Promise<Report[]> {
   const r = await sb.cli(['status', '-n', 'redis', '-o', 'json', ...args]);
