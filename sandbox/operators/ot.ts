@@ -296,6 +296,17 @@ async function scaleDown(ctx: ClusterContext, cr: KObject, size: number, pass: s
       changed = true;
     }
   }
+  // del-node sends CLUSTER FORGET to the nodes it knows, one by one, and stops at the first that fails; a pass that
+  // retries no longer finds the node from the entry point. Forget a removed pod's node on every remaining node that
+  // still lists it, so the StatefulSets shrink over a cluster that no longer names them.
+  const removedAddrs = new Set([...leaders, ...followers].filter((p) => ordinal(p) >= size && podIP(p)).map((p) => `${podIP(p)}:6379`));
+  for (const p of [...leaders, ...followers].filter((x) => ordinal(x) < size && podIP(x))) {
+    const view = await clusterNodes(ep(p)).catch(() => []);
+    for (const v of view.filter((x) => removedAddrs.has(x.addr) && !x.flags.includes('myself'))) {
+      log(`scale-down: ${p.metadata.name} still lists removed node ${v.id.slice(0, 8)}: CLUSTER FORGET`);
+      await redisCall(ep(p), ['CLUSTER', 'FORGET', v.id]).catch(() => undefined);
+    }
+  }
   if (changed) {
     log('scale-down: rebalancing the remaining masters');
     await addMasters(entry, [], log);
