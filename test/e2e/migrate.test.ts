@@ -7,6 +7,7 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProbe, type Probe, type ProbeReport } from '../../bench/probe.js';
+import { eventually } from '../sandbox/redis-helpers.js';
 import { clusterCheck, nodeIds, podsIn, twiceWatcher, type MigrationTarget } from '../support/migration.js';
 import { startSandbox, type LiveOptions, type RunResult, type TestSandbox } from '../support/sandbox.js';
 
@@ -134,7 +135,8 @@ describe('migrate', { concurrency: false }, () => {
     assert.deepEqual(doubles, [], 'no ordinal ran in both clusters at once');
     assert.deepEqual(await nodeIds(cache, 'east'), ids, 'every pod is back in east with its node id');
     await clusterCheck(cache, 'east', 6);
-    assert.equal((await sb.kubectl(['get', 'ns', NS], { context: 'west' })).code, 1, 'the namespace migrate created in west is gone');
+    // deleted by the abort; like a real API server, the sandbox keeps it Terminating until its contents are gone
+    await eventually('the namespace migrate created in west to be gone', async () => (await sb.kubectl(['get', 'ns', NS], { context: 'west' })).code === 1, 60_000, 500);
     assert.equal((await sb.kubectl(['get', 'pv', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.spec.persistentVolumeReclaimPolicy} {end}'], { context: 'east' })).stdout, policies, 'reclaim policies are restored');
     const again = await sb.cli(['migrate', 'sts/cache', '-n', NS, '--to-context', 'west', '--abort', '--yes']);
     assert.equal(again.code, 4, 'nothing left to abort');
