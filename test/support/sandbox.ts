@@ -150,7 +150,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<TestSandb
 /** The handle on a sandbox that runs in `dir`; `down` is what ending it means to the caller. */
 export function sandboxAt(dir: string, down: () => Promise<void>): TestSandbox {
   const kubeconfig = join(dir, 'kubeconfig');
-  const env: Record<string, string> = { KUBECONFIG: kubeconfig };
+  // kubectl caches API discovery per server host:port for 10 minutes: a sandbox started on a port an earlier one used
+  // (with other CRDs, or another version of them) would be asked for resources it does not serve. One cache each.
+  const env: Record<string, string> = { KUBECONFIG: kubeconfig, KUBECACHEDIR: join(dir, 'kube-cache') };
   const childEnv = (extra?: Record<string, string>): NodeJS.ProcessEnv => ({ ...process.env, ...env, ...(extra ?? {}) });
   const pluginEntry = existsSync(join(ROOT, 'bin/run.js')) && existsSync(join(ROOT, 'dist')) ? 'bin/run.js' : 'bin/dev.js';
   const plugin = [...(pluginEntry === 'bin/dev.js' ? ['--import', 'tsx'] : []), join(ROOT, pluginEntry)];
