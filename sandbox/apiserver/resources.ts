@@ -8,9 +8,16 @@ import { matchesFieldSelector, matchesLabelSelector, matchesLabelString, type La
 import { applyDefaults, validateObject } from './defaults.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, type Json } from './patch.js';
 import { ApiError, apiError, fromStoreError, notFound } from './status.js';
+import { Paginator, type Page } from './paging.js';
+import { goFormat, goQuote, jsonDecodeError, unstructuredError } from './schema.js';
+import { updateManagedFields } from './managedfields.js';
 
 export interface WriteOptions {
   dryRun: boolean;
+  /** Who writes (fieldManager, else the User-Agent's product), for managedFields. */
+  manager?: string;
+  /** A server-side apply: its configuration, whose fields the manager then owns (operation Apply). */
+  applied?: KObject;
 }
 
 export interface DeleteRequest {
@@ -71,7 +78,20 @@ function writePath(o: Record<string, unknown>, path: string, value: unknown): vo
   v[parts[parts.length - 1]] = value;
 }
 
+/**
+ * RESTUpdateStrategy.AllowUnconditionalUpdate of the kinds the sandbox serves (kubernetes v1.32 pkg/registry/*\/strategy.go):
+ * true for the core, apps, policy, rbac, storage, events kinds; false for custom resources and CRDs
+ * (apiextensions-apiserver pkg/registry/customresource{,definition}/strategy.go) and Leases
+ * (pkg/registry/coordination/lease/strategy.go).
+ */
+export function allowUnconditionalUpdate(t: ResourceType, key: string): boolean {
+  return !t.custom && key !== CRD_KEY && key !== 'leases.coordination.k8s.io';
+}
+
 export class Resources {
+  /** The snapshots paged lists continue from (see paging.ts). */
+  readonly paginator = new Paginator();
+
   constructor(
     readonly store: Store,
     readonly registry: Registry,
@@ -116,6 +136,25 @@ export class Resources {
     return { items: out, resourceVersion };
   }
 
+  /** A list request with its `limit`, `continue` and `resourceVersion` parameters, one page of it. */
+  listPage(t: ResourceType, version: string, ns: string | undefined, q: URLSearchParams): Page {
+    const labelSelector = q.get('labelSelector') ?? undefined;
+    const fieldSelector = q.get('fieldSelector') ?? undefined;
+    this.matches({ apiVersion: 'v1', kind: 'x', metadata: { name: '' } }, labelSelector, fieldSelector); // validates selectors (400)
+    const key = this.key(t);
+    const page = this.paginator.page(key, {
+      all: () => this.store.list(key).items,
+      rv: Number(this.store.resourceVersion),
+      namespace: t.namespaced ? ns : undefined,
+      limit: q.get('limit'),
+      continueToken: q.get('continue'),
+      resourceVersion: q.get('resourceVersion'),
+      matches: (o) => this.matches(o, labelSelector, fieldSelector),
+      unfiltered: !labelSelector && !fieldSelector,
+    });
+    return { ...page, items: page.items.map((o) => this.present(t, version, structuredClone(o))) };
+  }
+
   matches(o: KObject, labelSelector?: string, fieldSelector?: string): boolean {
     try {
       return matchesLabelString(labelSelector, o.metadata.labels) && matchesFieldSelector(fieldSelector, o);
@@ -155,6 +194,7 @@ export class Resources {
     if (key === CRD_KEY) this.crdStatus(o);
     validateObject(t, key, o);
     this.present(t, version, o);
+    this.manage(undefined, o, '', opts);
     if (opts.dryRun) {
       if (this.store.get(key, meta.namespace, meta.name)) throw apiError(409, `${t.group ? `${t.plural}.${t.group}` : t.plural} "${meta.name}" already exists`, { name: meta.name, group: t.group || undefined, kind: t.plural }, 'AlreadyExists');
       meta.uid = randomUUID();
@@ -205,11 +245,27 @@ export class Resources {
     const key = this.key(t);
     const cur = this.store.get(key, t.namespaced ? ns : undefined, name);
     if (!cur) throw notFound(t.plural, t.group, name);
+    // No resourceVersion ("" or "0", both parse to 0): an unconditional update where the kind's strategy allows one,
+    // else 422 (apiserver pkg/registry/generic/registry/store.go Update, v1.32; the value is a uint64, printed %#v).
+    if (!o.metadata.resourceVersion || o.metadata.resourceVersion === '0') {
+      if (!allowUnconditionalUpdate(t, key)) {
+        const gk = t.group ? `${t.plural}.${t.group}` : t.plural;
+        throw apiError(422, `${gk} "${name}" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`, {
+          name,
+          group: t.group || undefined,
+          kind: t.plural,
+          causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value: 0x0: must be specified for an update', field: 'metadata.resourceVersion' }],
+        });
+      }
+      o.metadata.resourceVersion = cur.metadata.resourceVersion;
+    }
     if (subresource === 'status') {
       if (!t.subresources.includes('status')) throw notFound(t.plural, t.group, name);
     } else {
       applyDefaults(key, o, { create: false });
       validateObject(t, key, o);
+      this.present(t, version, o);
+      this.manage(cur, o, subresource, opts);
     }
     if (opts.dryRun) {
       const rv = o.metadata.resourceVersion;
@@ -223,6 +279,18 @@ export class Resources {
     } catch (e) {
       throw this.fail(e, t, name);
     }
+  }
+
+  /** metadata.managedFields after this write (writes through the API only; the sandbox's controllers write the store). */
+  private manage(cur: KObject | undefined, o: KObject, subresource: string, opts: WriteOptions): void {
+    if (opts.manager === undefined) {
+      if (cur?.metadata.managedFields) o.metadata.managedFields = cur.metadata.managedFields;
+      else delete o.metadata.managedFields;
+      return;
+    }
+    const entries = updateManagedFields(cur, o, { manager: opts.manager, operation: opts.applied ? 'Apply' : 'Update', apiVersion: o.apiVersion, subresource, time: now() }, opts.applied);
+    if (entries.length > 0) o.metadata.managedFields = entries;
+    else delete o.metadata.managedFields;
   }
 
   private conflict(t: ResourceType, name: string): ApiError {
@@ -290,11 +358,12 @@ export class Resources {
         const meta = isObj(body.metadata) ? body.metadata : (body.metadata = {});
         if (meta.name && meta.name !== name) throw apiError(400, `the name of the object (${String(meta.name)}) does not match the name on the URL (${name})`);
         meta.name = name;
-        return { object: this.create(t, version, ns, body, opts), created: true };
+        return { object: this.create(t, version, ns, body, { ...opts, applied: structuredClone(body) as KObject }), created: true };
       }
       throw notFound(t.plural, t.group, name);
     }
     const patched = this.applyPatch(t, contentType, structuredClone(cur), raw);
+    if (!t.custom) this.checkPatchedTypes(key, contentType, raw, patched);
     if (!isObj(patched) || !isObj(patched.metadata)) throw apiError(422, 'the patch produced an invalid object');
     if (patched.metadata.name !== name) throw apiError(400, `the name of the object (${String(patched.metadata.name)}) does not match the name on the URL (${name})`);
     // A resourceVersion in the patch is a precondition; otherwise the patch applies to what was just read.
@@ -303,7 +372,29 @@ export class Resources {
       const withStatus = { ...cur, metadata: { ...cur.metadata, resourceVersion: patched.metadata.resourceVersion }, status: patched.status };
       return { object: this.update(t, version, ns, name, withStatus, 'status', opts), created: false };
     }
-    return { object: this.update(t, version, ns, name, patched, '', opts), created: false };
+    const applied = isApply ? (parseYaml(raw) as KObject) : undefined;
+    return { object: this.update(t, version, ns, name, patched, '', { ...opts, applied }), created: false };
+  }
+
+  /**
+   * The patched object must still fit the kind's Go types, or the patch handler answers 422 for the field "patch"
+   * (apiserver pkg/endpoints/handlers/patch.go v1.32): after a strategic merge patch the converter's error with the
+   * patch as %+v, after a JSON merge / JSON patch the decoder's error with the patched object as JSON.
+   */
+  private checkPatchedTypes(key: string, contentType: string, raw: string, patched: unknown): void {
+    const ct = contentType.split(';')[0].trim();
+    let value: string;
+    let err: string | undefined;
+    if (ct === 'application/strategic-merge-patch+json') {
+      err = unstructuredError(key, patched);
+      value = err ? goFormat(JSON.parse(raw)) : '';
+    } else if (ct === 'application/merge-patch+json' || ct === 'application/json-patch+json') {
+      err = jsonDecodeError(key, patched);
+      value = err ? JSON.stringify(patched) : '';
+    } else return;
+    if (!err) return;
+    const message = `Invalid value: ${goQuote(value)}: ${err}`;
+    throw apiError(422, ` "" is invalid: patch: ${message}`, { causes: [{ reason: 'FieldValueInvalid', message, field: 'patch' }] });
   }
 
   // ---- scale ----

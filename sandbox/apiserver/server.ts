@@ -17,6 +17,8 @@ import { SERVER_VERSION, apiGroup, apiGroupList, apiVersions, openapiV3Doc, open
 import { Faults } from './faults.js';
 import { ProtobufError, decodeProtobufObject, isProtobufContentType } from './protobuf.js';
 import { CRD_KEY, Resources, type DeleteRequest } from './resources.js';
+import { expiredContinue, type Page } from './paging.js';
+import { managerName } from './managedfields.js';
 import { seedCluster } from './seed.js';
 import { toTable, wantsTable } from './table.js';
 
@@ -319,6 +321,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const ns = r.namespace;
     const name = r.name ?? '';
     const dryRun = q.getAll('dryRun').includes('All');
+    const manager = managerName(q.get('fieldManager'), req.headers['user-agent']);
     const method = req.method ?? 'GET';
     if (t.namespaced && ns === undefined && r.name !== undefined) throw notFound(t.plural, t.group, name);
     if (!r.name && r.subresource) throw apiError(404, 'the server could not find the requested resource');
@@ -354,21 +357,30 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         if (r.subresource === 'status' || !r.subresource) return respondObject(req, res, r, 200, resources.get(t, r.version, ns, name));
         break;
       case 'list': {
-        const l = resources.list(t, r.version, ns, q.get('labelSelector') ?? undefined, q.get('fieldSelector') ?? undefined);
-        if (wantsTable(req.headers.accept)) return send(res, 200, toTable(t, l.items, l.resourceVersion, registry, store));
-        return send(res, 200, { kind: t.listKind, apiVersion: r.group ? `${r.group}/${r.version}` : r.version, metadata: { resourceVersion: l.resourceVersion }, items: l.items });
+        let l: Page;
+        try {
+          l = resources.listPage(t, r.version, ns, q);
+        } catch (e) {
+          const restart = expiredContinue(e);
+          if (restart && e instanceof ApiError) return send(res, e.code, { ...e.status(), metadata: { continue: restart } });
+          throw e;
+        }
+        const meta = { resourceVersion: l.resourceVersion, ...(l.continue ? { continue: l.continue } : {}), ...(l.remainingItemCount !== undefined ? { remainingItemCount: l.remainingItemCount } : {}) };
+        if (wantsTable(req.headers.accept)) return send(res, 200, { ...toTable(t, l.items, l.resourceVersion, registry, store), metadata: meta });
+        return send(res, 200, { kind: t.listKind, apiVersion: r.group ? `${r.group}/${r.version}` : r.version, metadata: meta, items: l.items });
       }
       case 'watch':
         return watch(req, res, r, q);
       case 'create': {
-        const o = resources.create(t, r.version, ns, parseJson(await readBody(req)), { dryRun });
+        const o = resources.create(t, r.version, ns, parseJson(await readBody(req)), { dryRun, manager });
         return respondObject(req, res, r, 201, o);
       }
       case 'update':
-        return respondObject(req, res, r, 200, resources.update(t, r.version, ns, name, parseJson(await readBody(req)), r.subresource, { dryRun }));
+        return respondObject(req, res, r, 200, resources.update(t, r.version, ns, name, parseJson(await readBody(req)), r.subresource, { dryRun, manager }));
       case 'patch': {
         const out = resources.patch(t, r.version, ns, name, req.headers['content-type'] ?? '', await readBody(req), r.subresource, {
           dryRun,
+          manager,
           fieldManager: q.get('fieldManager') ?? undefined,
         });
         return respondObject(req, res, r, out.created ? 201 : 200, out.object);

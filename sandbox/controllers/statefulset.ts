@@ -68,36 +68,59 @@ export class StatefulSetController {
     }
   }
 
+  /**
+   * The update revision, as getStatefulSetRevisions (pkg/controller/statefulset/stateful_set_control.go, v1.32) finds
+   * it: the revision equal to the current template if there is one (the newest revision: unchanged; an older one: a
+   * rollback, which gives that revision the next number, history.UpdateControllerRevision), else a new one numbered
+   * max+1 with the StatefulSet's annotations (kubernetes.io/change-cause among them) and its template's labels
+   * (newRevision in stateful_set_utils.go).
+   */
   private ensureRevision(sts: KObject, spec: StsSpec): { name: string; template: StsSpec['template'] } {
     const store = this.ctx.store;
     const name = revisionName(sts, spec.template);
     const ns = sts.metadata.namespace;
-    const existing = store.get(CR, ns, name);
-    if (!existing) {
-      const revisions = store.list(CR, ns).items.filter((r) => controllerOf(r)?.uid === sts.metadata.uid);
-      const revision = Math.max(0, ...revisions.map((r) => Number(r.revision ?? 0))) + 1;
+    const revisions = this.revisions(sts);
+    const next = Math.max(0, ...revisions.map((r) => Number(r.revision ?? 0))) + 1;
+    const existing = revisions.find((r) => r.metadata.name === name);
+    if (existing) {
+      if (revisions[revisions.length - 1] !== existing) {
+        mutate(store, CR, ns, name, (o) => {
+          if (o.metadata.uid !== existing.metadata.uid) return false;
+          o.revision = next;
+        });
+      }
+    } else {
       createIfMissing(store, CR, {
         apiVersion: 'apps/v1',
         kind: 'ControllerRevision',
         metadata: {
           name,
           namespace: ns,
-          labels: { ...(spec.selector?.matchLabels ?? {}), 'controller.kubernetes.io/hash': name.slice(sts.metadata.name.length + 1) },
+          labels: { ...(spec.template?.metadata?.labels ?? {}), 'controller.kubernetes.io/hash': name.slice(sts.metadata.name.length + 1) },
+          ...(sts.metadata.annotations ? { annotations: { ...sts.metadata.annotations } } : {}),
           ownerReferences: [ownerRef(sts)],
         },
         data: { spec: { template: { ...spec.template, $patch: 'replace' } } },
-        revision,
+        revision: next,
       });
-      // history limit: keep the newest revisionHistoryLimit (+ the current) revisions
-      const limit = spec.revisionHistoryLimit ?? 10;
-      const current = String(obj(sts.status).currentRevision ?? '');
-      const old = revisions.filter((r) => r.metadata.name !== current).sort((a, z) => Number(a.revision ?? 0) - Number(z.revision ?? 0));
-      while (old.length > limit) {
-        const r = old.shift();
-        if (r) deleteQuietly(store, CR, ns, r.metadata.name);
-      }
     }
     return { name, template: spec.template };
+  }
+
+  /** The StatefulSet's ControllerRevisions, oldest revision number first. */
+  private revisions(sts: KObject): KObject[] {
+    return this.ctx.store
+      .list(CR, sts.metadata.namespace)
+      .items.filter((r) => controllerOf(r)?.uid === sts.metadata.uid)
+      .sort((a, z) => Number(a.revision ?? 0) - Number(z.revision ?? 0));
+  }
+
+  /** truncateHistory: keep revisionHistoryLimit revisions besides the live ones (current, update, the pods'). */
+  private truncateHistory(sts: KObject, spec: StsSpec, pods: KObject[], current: string, update: string): void {
+    const live = new Set([current, update, ...pods.map((p) => p.metadata.labels?.['controller-revision-hash'] ?? '')]);
+    const history = this.revisions(sts).filter((r) => !live.has(r.metadata.name));
+    const limit = spec.revisionHistoryLimit ?? 10;
+    for (const r of history.slice(0, Math.max(0, history.length - limit))) deleteQuietly(this.ctx.store, CR, sts.metadata.namespace, r.metadata.name, r.metadata.uid);
   }
 
   private templateOf(sts: KObject, revision: string, fallback: StsSpec['template']): StsSpec['template'] {
@@ -288,7 +311,8 @@ export class StatefulSetController {
       nextCurrentRevision = update.name;
       nextCurrent = updated;
     }
-    const revisions = store.list(CR, ns).items.filter((r) => controllerOf(r)?.uid === sts.metadata.uid).length;
+    this.truncateHistory(sts, spec, live, nextCurrentRevision, update.name);
+    const revisions = this.revisions(sts).length;
     mutate(
       store,
       STS,
