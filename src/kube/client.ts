@@ -8,6 +8,7 @@ import type { KubeObject, KubeReader, ListOptions, ResourceRef } from './types.j
 import { fromStatus, toKubeError, type ApiCall } from './errors.js';
 import { DEFAULT_RETRY, parseRetryAfter, retryDelay, type RetryPolicy } from './retry.js';
 import { loadKubeconfig, resolveContext, type MergedKubeconfig } from './kubeconfig.js';
+import { listAllPages, listPageSize, type ListPage } from './paging.js';
 
 export interface KubeOptions {
   /** --kubeconfig */
@@ -64,6 +65,8 @@ export class KubeClient implements KubeReader {
   readonly requestTimeoutMs: number;
   /** How failed safe requests are retried (src/kube/retry.ts). */
   retryPolicy: RetryPolicy = DEFAULT_RETRY;
+  /** Items per list request (src/kube/paging.ts). */
+  listPageSize = listPageSize();
   /** Told before each retry, for progress lines (commands set it to write to stderr). */
   onRetry?: (info: { call: ApiCall; attempt: number; delayMs: number; error: KubeError }) => void;
   private readonly apis = new Map<unknown, unknown>();
@@ -199,15 +202,19 @@ export class KubeClient implements KubeReader {
   async list(res: ResourceRef, namespace: string | undefined, opts: ListOptions = {}): Promise<KubeObject[]> {
     const call: ApiCall = { verb: 'list', resource: resourceName(res), namespace: res.namespaced ? namespace : undefined };
     try {
-      const list = await this.request<{ items?: KubeObject[] }>({
-        method: 'GET',
-        path: resourcePath(res, namespace),
-        query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector },
-        call,
-      });
+      const items = await listAllPages<KubeObject>(
+        (page) =>
+          this.request<ListPage<KubeObject>>({
+            method: 'GET',
+            path: resourcePath(res, namespace),
+            query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: page.limit || undefined, continue: page.continue },
+            call,
+          }),
+        this.listPageSize,
+      );
       const apiVersion = res.group === '' ? res.version : `${res.group}/${res.version}`;
       // list items carry no apiVersion/kind; fill them in so readers see whole objects
-      return (list?.items ?? []).map((item) => ({ apiVersion, kind: res.kind, ...item }));
+      return items.map((item) => ({ apiVersion, kind: res.kind, ...item }));
     } catch (e) {
       // a resource the server does not serve (CRD not installed) lists as nothing
       if ((e as KubeError).statusCode === 404) return [];
@@ -248,7 +255,9 @@ export function openKube(opts: KubeOptions = {}): KubeClient {
   }
   const ctx = resolveContext(merged, opts.context);
   const kc = toClientConfig(merged, ctx.name);
-  return new KubeClient(kc, { context: ctx.name, server: ctx.server, namespace: opts.namespace ?? ctx.namespace, requestTimeoutMs: opts.requestTimeoutMs });
+  const client = new KubeClient(kc, { context: ctx.name, server: ctx.server, namespace: opts.namespace ?? ctx.namespace, requestTimeoutMs: opts.requestTimeoutMs });
+  client.listPageSize = listPageSize(env);
+  return client;
 }
 
 function openInCluster(opts: KubeOptions): KubeClient {
