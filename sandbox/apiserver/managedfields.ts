@@ -59,24 +59,24 @@ function itemKey(field: string, item: Record<string, unknown>, items: Array<Reco
 }
 
 /** Every owned path under `v` (paths as arrays of FieldsV1 segments), with the leaf values to compare. */
-function walk(v: Json, path: string[], field: string, out: Map<string, { path: string[]; value: string }>): void {
+function walk(v: Json, path: string[], field: string, out: Map<string, { path: string[]; value: string }>, apply: boolean): void {
   const add = (p: string[], value: unknown): void => {
     out.set(JSON.stringify(p), { path: p, value: JSON.stringify(value) });
   };
   if (Array.isArray(v)) {
     const objs = v.filter(isObj);
     if (SET_LISTS.has(field) && objs.length === 0) {
-      add(path, null);
+      if (!apply) add(path, null);
       for (const x of v) add([...path, `v:${JSON.stringify(x)}`], x);
       return;
     }
     const keyed = objs.length === v.length && v.length > 0 && objs.every((o) => itemKey(field, o, objs) !== undefined);
     if (!keyed) return add(path, v);
-    add(path, null);
+    if (!apply) add(path, null);
     for (const o of objs) {
       const p = [...path, itemKey(field, o, objs) as string];
       add(p, null);
-      for (const [k, x] of Object.entries(o)) walk(x, [...p, `f:${k}`], k, out);
+      for (const [k, x] of Object.entries(o)) walk(x, [...p, `f:${k}`], k, out, apply);
     }
     return;
   }
@@ -84,24 +84,27 @@ function walk(v: Json, path: string[], field: string, out: Map<string, { path: s
     const entries = Object.entries(v);
     const atomicSelector = field === 'selector' && ('matchLabels' in v || 'matchExpressions' in v);
     if (entries.length === 0 || atomicSelector) return add(path, v);
-    if (MAP_FIELDS.has(field) || (field === 'selector' && !atomicSelector)) add(path, null);
-    for (const [k, x] of entries) walk(x, [...path, `f:${k}`], k, out);
+    if (!apply && (MAP_FIELDS.has(field) || field === 'selector')) add(path, null);
+    for (const [k, x] of entries) walk(x, [...path, `f:${k}`], k, out, apply);
     return;
   }
   add(path, v);
 }
 
-/** The owned paths of an object: everything but the server's metadata, and status unless `status` (the subresource). */
-export function fieldPaths(o: KObject, subresource: string): Map<string, { path: string[]; value: string }> {
+/**
+ * The owned paths of an object: everything but the server's metadata, and status unless `status` (the subresource).
+ * An applied configuration owns its leaves and list items, not the maps and lists holding them (SMD's ToFieldSet).
+ */
+export function fieldPaths(o: KObject, subresource: string, apply = false): Map<string, { path: string[]; value: string }> {
   const out = new Map<string, { path: string[]; value: string }>();
   for (const [k, v] of Object.entries(o)) {
     if (k === 'apiVersion' || k === 'kind') continue;
     if ((k === 'status') !== (subresource === 'status')) continue;
     if (k === 'metadata' && isObj(v)) {
-      for (const [mk, mv] of Object.entries(v)) if (!SERVER_META.has(mk)) walk(mv, ['f:metadata', `f:${mk}`], mk, out);
+      for (const [mk, mv] of Object.entries(v)) if (!SERVER_META.has(mk)) walk(mv, ['f:metadata', `f:${mk}`], mk, out, apply);
       continue;
     }
-    walk(v, [`f:${k}`], k, out);
+    walk(v, [`f:${k}`], k, out, apply);
   }
   return out;
 }
@@ -152,7 +155,7 @@ export function updateManagedFields(old: KObject | undefined, next: KObject, who
   // what this write set: for an apply, the fields of the applied configuration; else what changed
   const changed = new Set([...newPaths].filter(([k, p]) => oldPaths.get(k)?.value !== p.value).map(([k]) => k));
   const taken = new Map<string, string[]>();
-  if (applied) for (const [k, p] of fieldPaths(applied, who.subresource)) taken.set(k, p.path);
+  if (applied) for (const [k, p] of fieldPaths(applied, who.subresource, true)) taken.set(k, p.path);
   else for (const k of changed) taken.set(k, newPaths.get(k)?.path ?? []);
   const removed = new Set([...oldPaths.keys()].filter((k) => !newPaths.has(k)));
   const same = (e: ManagedFieldsEntry): boolean => e.manager === who.manager && e.operation === who.operation && (e.subresource ?? '') === who.subresource;
