@@ -100,7 +100,7 @@ export class StatefulSetController {
           ...(sts.metadata.annotations ? { annotations: { ...sts.metadata.annotations } } : {}),
           ownerReferences: [ownerRef(sts)],
         },
-        data: { spec: { template: { ...spec.template, $patch: 'replace' } } },
+        data: revisionData(spec.template),
         revision: next,
       });
     }
@@ -340,6 +340,16 @@ export class StatefulSetController {
       { subresource: 'status' },
     );
   }
+}
+
+/**
+ * ControllerRevision.data as getPatch (stateful_set_utils.go) makes it: the template, encoded from its Go type (so its
+ * metadata has `creationTimestamp: null`), with "$patch": "replace", through json.Marshal of a map (keys sorted).
+ * kubectl's `rollout undo` compares it byte for byte with the same encoding of the live template.
+ */
+function revisionData(template: StsSpec['template']): Obj {
+  const t = { ...(template ?? {}), metadata: { creationTimestamp: null, ...(template?.metadata ?? {}) }, $patch: 'replace' };
+  return JSON.parse(stableJson({ spec: { template: t } })) as Obj;
 }
 
 /** Pods matching the StatefulSet's selector and name but not owned by anyone are adopted (as the real controller does). */
