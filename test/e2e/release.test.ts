@@ -25,6 +25,8 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { na
 const supported = platform() === 'linux' && arch() === 'x64';
 const skip = !supported && 'the release is built and run on linux-x64';
 const wine = process.env.RELEASE_TEST_WINE === '1';
+/** Debian's wine64 package installs /usr/lib/wine/wine64 and puts nothing on PATH (the `wine` package adds /usr/bin/wine). */
+const WINE = ['wine64', 'wine'].find((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0) ?? '/usr/lib/wine/wine64';
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 interface Platform {
@@ -299,9 +301,9 @@ function underWine(prefix: string, cwd: string, program: string, args: string[],
   const out = join(cwd, 'wine.out');
   const err = join(cwd, 'wine.err');
   const fds = [openSync(out, 'w'), openSync(err, 'w')] as const;
-  const r = spawnSync('wine64', [program, ...args], { cwd, stdio: ['ignore', fds[0], fds[1]], timeout: 180_000, env: { ...process.env, WINEPREFIX: prefix, WINEDEBUG: '-all', ...env } });
+  const r = spawnSync(WINE, [program, ...args], { cwd, stdio: ['ignore', fds[0], fds[1]], timeout: 180_000, env: { ...process.env, WINEPREFIX: prefix, WINEDEBUG: '-all', ...env } });
   fds.forEach((fd) => closeSync(fd));
-  return { code: r.status ?? 124, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
+  return { code: r.status ?? 124, stdout: readFileSync(out, 'utf8'), stderr: `${readFileSync(err, 'utf8')}${r.error ? r.error.message : ''}` };
 }
 
 test('windows amd64 under Wine: --version, --help, status against the sandbox, the .cmd completer', { skip: skip || (!wine && 'opt-in: RELEASE_TEST_WINE=1 (needs wine64)') }, () => {
@@ -318,7 +320,7 @@ test('windows amd64 under Wine: --version, --help, status against the sandbox, t
   const log: string[] = [];
   const step = (args: string[], program = exe): RunResult => {
     const r = underWine(prefix, dir, program, args);
-    log.push(`$ wine64 ${basename(program)} ${args.join(' ')}\n${r.stdout}${r.stderr ? `[stderr]\n${r.stderr}` : ''}[exit ${r.code}]`);
+    log.push(`$ wine64 ${basename(program)} ${args.map((a) => (a === '' ? "''" : a)).join(' ')}\n${r.stdout}${r.stderr ? `[stderr]\n${r.stderr}` : ''}[exit ${r.code}]`);
     return r;
   };
   try {
@@ -336,11 +338,15 @@ test('windows amd64 under Wine: --version, --help, status against the sandbox, t
     assert.equal(status.code, 0, status.stderr);
     assert.doesNotThrow(() => JSON.parse(status.stdout), `not JSON: ${status.stdout}`);
 
-    // As kubectl runs it on Windows: the .cmd PATHEXT finds, with the words typed so far and the empty word last.
-    const complete = step(['/c', join(dir, 'kubectl_complete-redis.cmd'), 'status', '-o', '""'], 'cmd');
-    assert.equal(complete.code, 0, complete.stderr);
-    assert.deepEqual(complete.stdout.trim().split(/\r?\n/), ['table', 'wide', 'json', 'yaml', ':4']);
+    // As kubectl runs it on Windows: the .cmd that PATHEXT finds, with the words typed so far and the word being
+    // completed last (empty: Wine quotes it as "" on the command line, as Go's exec does).
+    const commands = step(['/c', 'kubectl_complete-redis.cmd', 'st'], 'cmd');
+    assert.equal(commands.code, 0, commands.stderr);
+    assert.match(commands.stdout, /^status\t/m);
+    const formats = step(['/c', 'kubectl_complete-redis.cmd', 'status', '-o', ''], 'cmd');
+    assert.equal(formats.code, 0, formats.stderr);
+    assert.deepEqual(formats.stdout.trim().split(/\r?\n/), ['table', 'wide', 'json', 'yaml', ':4']);
   } finally {
-    process.stdout.write(`# kubectl-redis.exe under Wine (${spawnSync('wine64', ['--version'], { encoding: 'utf8' }).stdout.trim()})\n${log.map((l) => l.replace(/^/gm, '# ')).join('\n')}\n`);
+    process.stdout.write(`# kubectl-redis.exe under Wine (${spawnSync(WINE, ['--version'], { encoding: 'utf8' }).stdout.trim()})\n${log.map((l) => l.replace(/^/gm, '# ')).join('\n')}\n`);
   }
 });
