@@ -70,6 +70,7 @@ function layout(target) {
     archive: `${pkg.name}_${version}_${krewOs}_${arch}.${windows ? 'zip' : 'tar.gz'}`,
   };
 }
+
 const argv = process.argv.slice(2);
 const platformsArg = (argv.includes('--platforms') ? argv[argv.indexOf('--platforms') + 1] : undefined) ?? process.env.RELEASE_PLATFORMS;
 const platforms = platformsArg ? platformsArg.split(',').map((p) => p.trim()).filter(Boolean) : ALL_PLATFORMS;
