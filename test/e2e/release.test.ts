@@ -50,7 +50,7 @@ const TARGETS = [
 
 let work: string;
 let releaseDir: string;
-let written: Manifest;
+let written: Manifest | undefined;
 let sandbox: TestSandbox | undefined;
 let buildLog = '';
 /** Each archive's files, by target key: name => bytes and mode. */
@@ -115,19 +115,8 @@ before(async () => {
       throw new Error(`npm run release failed (${r.code}): ${buildLog}`);
     }
   }
-  // What the release writes for the archives it has (regenerated without building when they were reused).
-  if (fresh) {
-    const r = spawnSync(process.execPath, ['-e', `
-      const { parseDocument } = require('yaml');
-      const { readFileSync, writeFileSync } = require('node:fs');
-      const sums = Object.fromEntries(readFileSync(process.argv[1], 'utf8').trim().split('\\n').map((l) => l.split(/\\s+/).reverse()));
-      const doc = parseDocument(readFileSync(process.argv[2], 'utf8'));
-      for (const p of doc.get('spec').get('platforms').items) p.set('sha256', sums[p.get('uri').split('/').pop()] ?? 'missing');
-      writeFileSync(process.argv[2], doc.toString({ lineWidth: 0 }));
-    `, join(releaseDir, 'SHA256SUMS'), manifestCopy], { cwd: ROOT, encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-  }
-  written = readManifest(manifestCopy);
+  // What the release wrote (when it ran here; reused archives are checked against the committed file one by one).
+  if (!fresh) written = readManifest(manifestCopy);
 
   for (const t of TARGETS) {
     const archive = join(releaseDir, t.archive);
@@ -168,7 +157,7 @@ test('the committed plugin.yaml is what npm run release writes for these sources
     const sha = createHash('sha256').update(readFileSync(join(releaseDir, t.archive))).digest('hex');
     assert.equal(p.sha256, sha, `plugin.yaml's sha256 for ${t.key} is not that of ${t.archive} built from these sources: run npm run release and commit plugin.yaml`);
   }
-  assert.deepEqual(committed, written, 'plugin.yaml differs from what npm run release writes');
+  if (written) assert.deepEqual(committed, written, 'plugin.yaml differs from what npm run release writes');
 });
 
 test('each archive holds its binary, its completer and LICENSE, and nothing else', { skip }, () => {
