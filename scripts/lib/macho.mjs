@@ -3,12 +3,14 @@
 // codesign). macOS on Apple silicon runs no code without a valid signature, and injecting the SEA blob invalidates
 // the official binary's (postject drops its LC_CODE_SIGNATURE altogether).
 //
-// The signature is the one Apple's linker writes (`ld -adhoc_codesign`) and that Go's linker
-// (src/cmd/internal/codesign/codesign.go) and Deno's cross-compiler (denoland/sui, apple_codesign.rs) write for
-// darwin binaries built on Linux: an embedded-signature SuperBlob holding one CodeDirectory (version 0x20400,
-// flags adhoc | linker-signed, SHA-256 of every 4 KiB page up to the signature, the __TEXT segment as the main
-// binary's executable segment), placed at the end of __LINKEDIT and named by LC_CODE_SIGNATURE. It carries no
-// certificate: it proves integrity, not identity, which is what `codesign --sign -` gives too.
+// The signature is the one Go's linker writes for darwin binaries it links anywhere, Linux included
+// (golang/go src/cmd/internal/codesign/codesign.go; Deno's cross-compiler, denoland/sui apple_codesign.rs, writes its
+// CodeDirectory alone): an embedded-signature SuperBlob at the end of __LINKEDIT, named by LC_CODE_SIGNATURE, holding
+// - a CodeDirectory (version 0x20400, flags adhoc | linker-signed, SHA-256 of every 4 KiB page up to the signature,
+//   the __TEXT segment as the main binary's executable segment, two special slots: the requirements' hash, no
+//   Info.plist),
+// - an empty requirement set, and an empty CMS blob wrapper, as `codesign --sign -` leaves them.
+// It carries no certificate: it proves integrity, not identity, which is what `codesign --sign -` gives too.
 import { createHash } from 'node:crypto';
 
 const MH_MAGIC_64 = 0xfeedfacf;
@@ -16,7 +18,16 @@ const LC_SEGMENT_64 = 0x19;
 const LC_CODE_SIGNATURE = 0x1d;
 const CSMAGIC_EMBEDDED_SIGNATURE = 0xfade0cc0;
 const CSMAGIC_CODEDIRECTORY = 0xfade0c02;
+const CSMAGIC_REQUIREMENTS = 0xfade0c01;
+const CSMAGIC_BLOBWRAPPER = 0xfade0b01;
 const CSSLOT_CODEDIRECTORY = 0;
+const CSSLOT_REQUIREMENTS = 2;
+const CSSLOT_SIGNATURESLOT = 0x10000;
+// An empty requirement set: the Requirements blob with a count of 0.
+const REQUIREMENTS = Buffer.alloc(12);
+REQUIREMENTS.writeUInt32BE(CSMAGIC_REQUIREMENTS, 0);
+REQUIREMENTS.writeUInt32BE(12, 4);
+const N_SPECIAL = CSSLOT_REQUIREMENTS; // slots -1 (Info.plist, none) and -2 (requirements)
 const CS_ADHOC = 0x2;
 const CS_LINKER_SIGNED = 0x20000;
 const CS_HASHTYPE_SHA256 = 2;
@@ -88,9 +99,10 @@ export function adhocSign(input, identifier) {
 
   const id = Buffer.from(`${identifier}\0`, 'utf8');
   const nSlots = Math.ceil(sigOffset / PAGE);
-  const hashOffset = CODE_DIRECTORY_HEADER + id.length;
+  const hashOffset = CODE_DIRECTORY_HEADER + id.length + N_SPECIAL * 32;
   const cdLength = hashOffset + nSlots * 32;
-  const sigSize = 12 + 8 + cdLength;
+  const indexSize = 12 + 3 * 8;
+  const sigSize = indexSize + cdLength + REQUIREMENTS.length + 8;
 
   const out = Buffer.alloc(sigOffset + sigSize);
   input.copy(out, 0, 0, Math.min(codeEnd, input.length));
@@ -115,17 +127,27 @@ export function adhocSign(input, identifier) {
   let p = sigOffset;
   out.writeUInt32BE(CSMAGIC_EMBEDDED_SIGNATURE, p);
   out.writeUInt32BE(sigSize, p + 4);
-  out.writeUInt32BE(1, p + 8);
-  out.writeUInt32BE(CSSLOT_CODEDIRECTORY, p + 12);
-  out.writeUInt32BE(20, p + 16);
-  p += 20;
+  out.writeUInt32BE(3, p + 8);
+  const blobs = [
+    [CSSLOT_CODEDIRECTORY, indexSize],
+    [CSSLOT_REQUIREMENTS, indexSize + cdLength],
+    [CSSLOT_SIGNATURESLOT, indexSize + cdLength + REQUIREMENTS.length],
+  ];
+  blobs.forEach(([slot, offset], i) => {
+    out.writeUInt32BE(slot, p + 12 + i * 8);
+    out.writeUInt32BE(offset, p + 16 + i * 8);
+  });
+  REQUIREMENTS.copy(out, p + indexSize + cdLength);
+  out.writeUInt32BE(CSMAGIC_BLOBWRAPPER, p + indexSize + cdLength + REQUIREMENTS.length);
+  out.writeUInt32BE(8, p + indexSize + cdLength + REQUIREMENTS.length + 4);
+  p += indexSize;
   out.writeUInt32BE(CSMAGIC_CODEDIRECTORY, p);
   out.writeUInt32BE(cdLength, p + 4);
   out.writeUInt32BE(0x20400, p + 8);
   out.writeUInt32BE(CS_ADHOC | CS_LINKER_SIGNED, p + 12);
   out.writeUInt32BE(hashOffset, p + 16);
   out.writeUInt32BE(CODE_DIRECTORY_HEADER, p + 20); // identOffset
-  out.writeUInt32BE(0, p + 24); // nSpecialSlots
+  out.writeUInt32BE(N_SPECIAL, p + 24);
   out.writeUInt32BE(nSlots, p + 28);
   out.writeUInt32BE(sigOffset, p + 32); // codeLimit
   out.writeUInt8(32, p + 36); // hashSize
@@ -137,6 +159,8 @@ export function adhocSign(input, identifier) {
   out.writeBigUInt64BE(BigInt(text.filesize), p + 72); // execSegLimit
   out.writeBigUInt64BE(BigInt(CS_EXECSEG_MAIN_BINARY), p + 80);
   id.copy(out, p + CODE_DIRECTORY_HEADER);
+  // Special slot -2 (just before slot -1, which stays zero: no Info.plist) is the requirements blob's hash.
+  createHash('sha256').update(REQUIREMENTS).digest().copy(out, p + hashOffset - CSSLOT_REQUIREMENTS * 32);
   for (let i = 0; i < nSlots; i++) {
     const page = out.subarray(i * PAGE, Math.min((i + 1) * PAGE, sigOffset));
     createHash('sha256').update(page).digest().copy(out, p + hashOffset + i * 32);

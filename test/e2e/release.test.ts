@@ -215,6 +215,8 @@ test('darwin: Mach-O executables with the SEA segment and a valid ad-hoc signatu
     assert.deepEqual([cs.execSegBase, cs.execSegLimit, cs.execSegFlags], [text.fileoff, text.filesize, 1], `${key}: executable segment`);
     assert.ok(cs.pages > 20_000, `${key}: only ${cs.pages} pages hashed`);
     assert.deepEqual(cs.badPages, [], `${key}: pages whose hash does not match`);
+    assert.deepEqual(cs.slots, [0, 2, 0x10000], `${key}: CodeDirectory, requirements, CMS wrapper`);
+    assert.deepEqual(cs.badSpecialSlots, [], `${key}: the requirements' hash in the CodeDirectory`);
 
     // The check can fail: one byte changed in the SEA blob is a page whose hash no longer matches.
     const tampered = Buffer.from(exe);

@@ -108,6 +108,10 @@ export interface CodeSignature {
   pages: number;
   /** Indexes of the pages whose hash in the CodeDirectory is not the page's SHA-256. */
   badPages: number[];
+  /** The SuperBlob's slots (0 CodeDirectory, 2 requirements, 0x10000 CMS wrapper, ...). */
+  slots: number[];
+  /** Special slots (1 Info.plist, 2 requirements, ...) whose hash is not that of the blob in that slot (or not zero when there is none). */
+  badSpecialSlots: number[];
 }
 
 /** The embedded signature's CodeDirectory, each of its code slots checked against the page it covers. */
@@ -116,13 +120,18 @@ export function readCodeSignature(buf: Buffer, macho: MachO): CodeSignature {
   const { dataoff } = macho.signature;
   if (buf.readUInt32BE(dataoff) !== 0xfade0cc0) throw new Error('the signature is not an embedded-signature SuperBlob');
   const count = buf.readUInt32BE(dataoff + 8);
-  let cd = -1;
-  for (let i = 0; i < count; i++) if (buf.readUInt32BE(dataoff + 12 + i * 8) === 0) cd = dataoff + buf.readUInt32BE(dataoff + 16 + i * 8);
+  const blobs = new Map<number, Buffer>();
+  for (let i = 0; i < count; i++) {
+    const at = dataoff + buf.readUInt32BE(dataoff + 16 + i * 8);
+    blobs.set(buf.readUInt32BE(dataoff + 12 + i * 8), buf.subarray(at, at + buf.readUInt32BE(at + 4)));
+  }
+  const cd = blobs.has(0) ? dataoff + buf.readUInt32BE(dataoff + 16 + [...blobs.keys()].indexOf(0) * 8) : -1;
   if (cd < 0 || buf.readUInt32BE(cd) !== 0xfade0c02) throw new Error('no CodeDirectory in the signature');
   const version = buf.readUInt32BE(cd + 8);
   if (version < 0x20400) throw new Error(`CodeDirectory version ${version.toString(16)} has no executable segment fields`);
   const hashOffset = buf.readUInt32BE(cd + 16);
   const identOffset = buf.readUInt32BE(cd + 20);
+  const nSpecialSlots = buf.readUInt32BE(cd + 24);
   const nCodeSlots = buf.readUInt32BE(cd + 28);
   const codeLimit = buf.readUInt32BE(cd + 32);
   const hashSize = buf[cd + 36] ?? 0;
@@ -137,6 +146,13 @@ export function readCodeSignature(buf: Buffer, macho: MachO): CodeSignature {
     if (!createHash(hashType === 2 ? 'sha256' : 'sha1').update(page).digest().equals(want)) badPages.push(i);
   }
   if (nCodeSlots !== Math.ceil(codeLimit / pageSize)) badPages.push(-1);
+  const badSpecialSlots: number[] = [];
+  for (let k = 1; k <= nSpecialSlots; k++) {
+    const got = buf.subarray(cd + hashOffset - k * hashSize, cd + hashOffset - (k - 1) * hashSize);
+    const blob = blobs.get(k);
+    const want = blob ? createHash(hashType === 2 ? 'sha256' : 'sha1').update(blob).digest() : Buffer.alloc(hashSize);
+    if (!got.equals(want)) badSpecialSlots.push(k);
+  }
   return {
     identifier: buf.toString('utf8', cd + identOffset, identEnd),
     flags: buf.readUInt32BE(cd + 12),
@@ -148,6 +164,8 @@ export function readCodeSignature(buf: Buffer, macho: MachO): CodeSignature {
     execSegFlags: Number(buf.readBigUInt64BE(cd + 80)),
     pages: nCodeSlots,
     badPages,
+    slots: [...blobs.keys()],
+    badSpecialSlots,
   };
 }
 

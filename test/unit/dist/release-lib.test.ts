@@ -50,6 +50,8 @@ function assertValid(signed: Buffer): void {
   assert.equal((linkedit?.fileoff ?? 0) + (linkedit?.filesize ?? 0), signed.length, '__LINKEDIT ends the file');
   const cs = readCodeSignature(signed, m);
   assert.deepEqual(cs.badPages, []);
+  assert.deepEqual(cs.slots, [0, 2, 0x10000], 'CodeDirectory, requirements, CMS wrapper');
+  assert.deepEqual(cs.badSpecialSlots, []);
   assert.equal(cs.codeLimit, m.signature.dataoff);
   assert.equal(cs.identifier, 'kubectl-redis');
   assert.equal(cs.flags & 0x2, 0x2);
