@@ -7,7 +7,8 @@
 // - each archive's contents, and each binary by what can be checked on this machine: linux-x64 is run with neither
 //   node nor node_modules (--help, --version, status against a sandbox, kubectl's plugin completion through kubectl);
 //   linux-arm64's ELF note, darwin's Mach-O segment and windows' PE resource hold the SEA blob; darwin's ad-hoc code
-//   signature covers the file and every page hash in its CodeDirectory is the page's SHA-256;
+//   signature covers the file, every page hash in its CodeDirectory is the page's SHA-256 and its requirements slot
+//   the requirement set's; windows' node.exe Authenticode signature is gone (not left corrupt) and the checksum right;
 // - opt-in (RELEASE_TEST_WINE=1, needs wine64; Wine is ~650 MB and slow to start, so CI does not install it):
 //   kubectl-redis.exe under Wine with --version, --help, status against the sandbox, and the .cmd completer.
 import { after, before, test } from 'node:test';
