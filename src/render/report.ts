@@ -19,7 +19,19 @@ export function reportText(r: ReportResult, c: Palette): string {
   const failed = m.parts.filter((p) => p.status === 'failed');
   if (failed.length > 0) {
     lines.push('', 'Not collected:');
-    for (const p of failed) lines.push(`  ${p.what}: ${p.reason ?? 'failed'}${p.missingPermission ? ` ${c.yellow(`(missing permission: ${p.missingPermission})`)}` : ''}`);
+    // parts that failed for one reason (a frozen pod's eight commands, logs without pods/log) on one line
+    const groups = new Map<string, { whats: string[]; reason: string; missing?: string }>();
+    for (const p of failed) {
+      const key = `${p.reason ?? ''}\u0000${p.missingPermission ?? ''}`;
+      const g = groups.get(key) ?? { whats: [], reason: p.reason ?? 'failed', missing: p.missingPermission };
+      g.whats.push(p.what);
+      groups.set(key, g);
+    }
+    for (const g of groups.values()) {
+      const whats = g.whats.length > 3 ? `${g.whats.slice(0, 2).join(', ')} and ${g.whats.length - 2} more like them` : g.whats.join(', ');
+      lines.push(`  ${whats}: ${g.missing ? c.yellow(g.reason) : g.reason}`);
+    }
+    lines.push('  (every part, and why, is in manifest.json)');
   }
   const missing = [...new Set(failed.map((p) => p.missingPermission).filter((x): x is string => Boolean(x)))];
   if (missing.length > 0) lines.push('', `To collect them, ask for: ${missing.join('; ')} (see deploy/rbac/report.yaml).`);

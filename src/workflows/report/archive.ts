@@ -41,7 +41,11 @@ export class Archive {
 
   fail(path: string, what: string, err: unknown, permission?: Permission): Part {
     const part: Part = { what, path, status: 'failed', reason: errText(err) };
-    if (permission && err instanceof KubeError && (err.statusCode === 403 || err.statusCode === 401)) part.missingPermission = describePermission(permission);
+    if (permission && err instanceof KubeError && err.statusCode === 403) {
+      // one sentence for every part refused the same permission (the server's names the object), so they group
+      part.missingPermission = describePermission(permission);
+      part.reason = `you may not ${part.missingPermission}`;
+    }
     this.parts.push(part);
     return part;
   }
