@@ -74,11 +74,14 @@ export class Archive {
     const list = scrubList(this.secrets);
     let scrubbed = 0;
     const entries: ZipEntry[] = [];
+    const sizes = new Map<string, number>();
     for (const [name, text] of [...this.files].sort(([a], [b]) => a.localeCompare(b))) {
       const s = scrub(text, list);
       scrubbed += s.replaced;
+      sizes.set(name, Buffer.byteLength(s.text));
       entries.push({ name, data: s.text, mtime: now });
     }
+    for (const p of this.parts) if (p.status === 'collected') p.bytes = sizes.get(p.path);
     const doc = manifest(this.parts, scrubbed);
     const m = scrub(`${JSON.stringify(doc, null, 2)}\n`, list);
     entries.unshift({ name: 'manifest.json', data: m.text, mtime: now });
