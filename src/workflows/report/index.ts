@@ -396,6 +396,12 @@ async function nodeParts(
       c.archive.add(path, what, await cmd.run(node));
       ok++;
     } catch (e) {
+      const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+      // an older Redis (ACL before 6) or a command renamed away (rename-command CONFIG ""): a fact, not a failure
+      if (/ERR unknown (sub)?command/i.test(msg)) {
+        c.archive.skip(path, what, `${msg} (this Redis is too old for it, or rename-command renamed or disabled it)`);
+        continue;
+      }
       c.archive.fail(path, what, e);
       if (unanswered(e)) gone = `not asked: ${pod} stopped answering (${(e instanceof Error ? e.message : String(e)).split('\n')[0]})`;
     }
