@@ -98,6 +98,16 @@ const STEPS: Step[] = [
     },
   },
   {
+    title: 'kubectl redis report',
+    explain: 'Before fixing anything, keep the evidence: one zip with orders\' objects (Secrets without their values), Events, status, every node\'s CLUSTER NODES / INFO / CONFIG GET * / SLOWLOG and the last 10 minutes of logs, and manifest.json saying what was collected.',
+    async run(d) {
+      const file = join(d.dir, 'orders-report.zip');
+      must(await d.plugin(['report', 'rediscluster/orders', '-n', 'redis', '--logs', '--since', '10m', '--output-file', file], { timeoutMs: 300_000 }), 'report');
+      const list = must(await d.run('unzip', ['-l', file], { quiet: true }), 'unzip -l').stdout.trimEnd().split('\n');
+      console.log([...list.slice(0, 4), '    ...', ...list.filter((l) => /orders-leader-0\//.test(l)), '    ...', ...list.slice(-2)].join('\n'));
+    },
+  },
+  {
     title: 'kubectl redis heal',
     explain: 'Observe every node\'s own view, plan (MEET the new addresses, then replication and labels), apply one phase per round, until redis-cli --cluster check would pass.',
     async run(d) {

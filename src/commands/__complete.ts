@@ -47,6 +47,11 @@ function findFlag(cmd: CommandInfo | undefined, word: string): FlagInfo | undefi
   return flags.find((f) => f.char === word[1]);
 }
 
+/** Flags whose value is a path: the shell completes file names (--kubeconfig, report's --output-file). */
+function takesFile(flag: FlagInfo): boolean {
+  return flag.name === 'kubeconfig' || /(^|-)file$/.test(flag.name);
+}
+
 function valueLookup(flag: FlagInfo): Lookup | undefined {
   if (flag.name === 'namespace' || /(^|-)namespace$/.test(flag.name)) return 'namespaces';
   if (/(^|-)context$/.test(flag.name)) return 'contexts';
@@ -110,7 +115,7 @@ export function complete(words: string[], commands: CommandInfo[]): Completion {
   });
 
   if (pendingFlag) {
-    if (pendingFlag.name === 'kubeconfig') return result([], Directive.default);
+    if (takesFile(pendingFlag)) return result([], Directive.default);
     if (pendingFlag.type === 'option' && pendingFlag.options) return result(pendingFlag.options.filter((o) => o.startsWith(toComplete)));
     return result([], Directive.noFileComp, valueLookup(pendingFlag));
   }
@@ -122,7 +127,7 @@ export function complete(words: string[], commands: CommandInfo[]): Completion {
       const head = toComplete.slice(0, eq + 1);
       const value = toComplete.slice(eq + 1);
       if (!flag || flag.type !== 'option') return result([]);
-      if (flag.name === 'kubeconfig') return result([], Directive.default);
+      if (takesFile(flag)) return result([], Directive.default);
       if (flag.options) return result(flag.options.filter((o) => o.startsWith(value)).map((o) => `${head}${o}`));
       return { ...result([], Directive.noFileComp, valueLookup(flag), value), flagPrefix: head };
     }

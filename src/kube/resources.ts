@@ -15,6 +15,7 @@ export const RES = {
   pvs: core('persistentvolumes', 'PersistentVolume', false),
   statefulsets: apps('statefulsets', 'StatefulSet'),
   deployments: apps('deployments', 'Deployment'),
+  events: core('events', 'Event'),
   pdbs: { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', namespaced: true } as ResourceRef,
   storageclasses: { group: 'storage.k8s.io', version: 'v1', plural: 'storageclasses', kind: 'StorageClass', namespaced: false } as ResourceRef,
 };
