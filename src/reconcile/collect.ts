@@ -143,13 +143,13 @@ async function observeRedis(spec: CollectSpec, deps: CollectDeps, pod: PodObserv
   try {
     // issued together: ioredis writes them in one go and Redis answers them in one round trip
     // the three INFO sections observe reads, not all of INFO (its other sections are most of the text to parse)
-    const [replicationInfo, memoryInfo, keyspaceInfo, nodes, clusterInfo] = await Promise.all([
+    const [replicationInfo, memoryInfo, keyspaceInfo, nodes, clusterInfo] = await n.batch(() => Promise.all([
       n.info('replication'),
       n.info('memory'),
       n.info('keyspace'),
       spec.topology === 'cluster' ? n.clusterNodes() : undefined,
       spec.topology === 'cluster' ? n.clusterInfo() : undefined,
-    ]);
+    ]));
     const info = { ...replicationInfo, ...memoryInfo, ...keyspaceInfo };
     const replication = parseReplicationInfo(info);
     const obs: RedisObservation = {
@@ -200,15 +200,16 @@ export function slotsThatMatter(redis: RedisObservation[]): number[] {
   const CONTESTED = '';
   const owner: Array<string | undefined> = new Array(16384);
   const open = new Set<number>();
-  const walked = new Set<string>();
+  const walked = new Map<string, Array<Array<[number, number]>>>();
+  const same = (a: Array<[number, number]>, b: Array<[number, number]>): boolean => a.length === b.length && a.every(([x, y], i) => x === b[i][0] && y === b[i][1]);
   for (const r of redis) {
     for (const e of r.clusterNodes ?? []) {
       for (const m of e.migrating) open.add(m.slot);
       for (const i of e.importing) open.add(i.slot);
       if (e.role !== 'master' || e.failed || e.slots.length === 0) continue;
-      const claim = `${e.id}:${e.slots.map(([a, b]) => `${a}-${b}`).join(',')}`;
-      if (walked.has(claim)) continue;
-      walked.add(claim);
+      const seen = walked.get(e.id) ?? [];
+      if (seen.some((r) => same(r, e.slots))) continue;
+      walked.set(e.id, [...seen, e.slots]);
       for (const [a, b] of e.slots) {
         for (let s = a; s <= b; s++) {
           const o = owner[s];
@@ -247,8 +248,8 @@ export async function collect(spec: CollectSpec, deps: CollectDeps): Promise<Col
         const n = open.get(r.pod);
         if (!n) return;
         try {
-          // Issued together, so ioredis pipelines them on the one connection.
-          const counts = await Promise.all(slots.map((s) => n.countKeysInSlot(s)));
+          // Issued together in one write on the one connection.
+          const counts = await n.batch(() => Promise.all(slots.map((s) => n.countKeysInSlot(s))));
           r.keysBySlot = {};
           slots.forEach((s, i) => {
             const c = Number(counts[i]);
