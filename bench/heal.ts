@@ -272,9 +272,12 @@ export const heal: Benchmark = {
     const attempts: Record<string, Attempt[]> = {};
     // BENCH_HEAL_FAULTS=word,word runs only the faults whose name contains one of the words
     const only = (process.env.BENCH_HEAL_FAULTS ?? '').split(',').map((w) => w.trim()).filter(Boolean);
-    for (const fault of FAULTS.filter((f) => only.length === 0 || only.some((w) => f.name.includes(w)))) {
+    for (const [i, fault] of FAULTS.filter((f) => only.length === 0 || only.some((w) => f.name.includes(w))).entries()) {
+      // fix goes first every other fault: neither side always gets the cache just healed by the other
+      const fixFirst = !fault.noBaseline && i % 2 === 1;
+      const first: Attempt | undefined = fixFirst ? await attempt(h, fault, 'redis-cli --cluster fix') : undefined;
       const ours = await attempt(h, fault, 'heal');
-      const theirs: Attempt | undefined = fault.noBaseline ? undefined : await attempt(h, fault, 'redis-cli --cluster fix');
+      const theirs: Attempt | undefined = fault.noBaseline ? undefined : first ?? await attempt(h, fault, 'redis-cli --cluster fix');
       attempts[fault.name] = theirs ? [ours, theirs] : [ours];
       const healed = ours.toOkMs !== undefined;
       const keysLost = ours.keysAfter === undefined ? undefined : ours.keysBefore - ours.keysAfter;
@@ -286,10 +289,11 @@ export const heal: Benchmark = {
         baseline: !theirs ? 'redis-cli --cluster fix: not run' : theirs.toOkMs !== undefined ? `redis-cli --cluster fix ${fmtMs(theirs.toOkMs)}` : `redis-cli --cluster fix: not healed (exit ${theirs.exit})`,
         baselineValue: theirs?.toOkMs,
         ratio: ratio(ours.toOkMs, theirs?.toOkMs),
-        target: `check OK <= ${TARGET_MS / 1000} s, replicas linked, no key lost`,
-        targetFrom: 'bench (issue 8 asks for the time)',
+        target: `check OK <= ${TARGET_MS / 1000} s${theirs?.toOkMs !== undefined ? ' and <= 1x fix' : ''}, replicas linked, no key lost`,
+        targetFrom: 'issue 20 (<= 1x redis-cli --cluster fix where fix heals), bench (30 s)',
         // the check does not look at replication links: a replica left on its master's old IP is not healed
-        verdict: healed && (ours.toOkMs ?? Infinity) <= TARGET_MS && (keysLost ?? 0) <= 0 && ours.linked !== false ? 'PASS' : 'MISS',
+        verdict: healed && (ours.toOkMs ?? Infinity) <= TARGET_MS && (keysLost ?? 0) <= 0 && ours.linked !== false
+          && (theirs?.toOkMs === undefined || (ratio(ours.toOkMs, theirs.toOkMs) ?? Infinity) <= 1) ? 'PASS' : 'MISS',
         note: [
           fault.settle ? `clock includes the pods' restart (${fmtMs(ours.readyMs)} with heal${theirs ? `, ${fmtMs(theirs.readyMs)} with fix` : ''})` : '',
           ours.faultVisible ? '' : 'the check already passed once when heal started (the chart\'s nodes.sh rewrites peer IPs at start)',

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { run, sandboxAt, startSandbox, type RunResult, type TestSandbox } from '../test/support/sandbox.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-export const CLI = join(ROOT, 'bin', 'run.js');
+/** The checkout whose built CLI is measured: this one, or the worktree `--compare REF` built (KUBECTL_REDIS_CLI_ROOT). */
+export const CLI_ROOT = process.env.KUBECTL_REDIS_CLI_ROOT ? resolve(process.env.KUBECTL_REDIS_CLI_ROOT) : ROOT;
+export const CLI = join(CLI_ROOT, 'bin', 'run.js');
 export { run, type RunResult, type TestSandbox };
 
 export type Verdict = 'PASS' | 'MISS' | 'FAIL' | 'n/a';
@@ -192,6 +194,11 @@ export class SandboxPool {
       });
     }
     return this.demoSb;
+  }
+
+  /** The demo sandbox's directory when it is up (for a child run to attach to), without starting it. */
+  async demoDir(): Promise<string | undefined> {
+    return (await this.demoSb?.catch(() => undefined))?.dir;
   }
 
   private readonly others = new Map<string, Promise<TestSandbox>>();

@@ -4,16 +4,18 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CLI, fmtMs, fmtRatio, medianOf, ratio, ROOT, unavailable, verdict, type Benchmark, type Row } from './lib.js';
+import { CLI, CLI_ROOT, fmtMs, fmtRatio, medianOf, ratio, unavailable, verdict, type Benchmark, type Row } from './lib.js';
 
 const TARGET_MS = 300;
+/** issue 20: the released CLI's --help within 2x kubectl's own start-up, measured in the same run */
+const RATIO_TARGET = 2;
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 11);
 
 export const startup: Benchmark = {
   name: 'startup',
   summary: 'CLI start-up (--help, --version) vs kubectl version --client',
   async run(ctx) {
-    if (!existsSync(join(ROOT, 'dist', 'commands'))) return [unavailable('startup', `<= ${TARGET_MS} ms`, 'dist/ missing: run node scripts/build.mjs', 'FAIL')];
+    if (!existsSync(join(CLI_ROOT, 'dist', 'commands'))) return [unavailable('startup', `<= ${TARGET_MS} ms`, 'dist/ missing: run node scripts/build.mjs', 'FAIL')];
     const kubectl = await medianOf(RUNS, 'kubectl', ['version', '--client']);
     const floor = await medianOf(RUNS, process.execPath, ['-e', '0']);
     ctx.detail.kubectlSamples = kubectl.samples;
@@ -36,9 +38,9 @@ export const startup: Benchmark = {
         baseline: `kubectl version --client ${fmtMs(kubectl.ms)}`,
         baselineValue: kubectl.ms,
         ratio: r,
-        target: `<= ${TARGET_MS} ms`,
-        targetFrom: 'issue 3',
-        verdict: verdict(m.ms <= TARGET_MS),
+        target: `<= ${RATIO_TARGET}x kubectl (and <= ${TARGET_MS} ms)`,
+        targetFrom: 'issue 20 (the ratio), issue 3 (300 ms)',
+        verdict: verdict(r !== undefined && r <= RATIO_TARGET && m.ms <= TARGET_MS),
         note: `node -e 0 floor ${fmtMs(floor.ms)}; ratio ${fmtRatio(r)}`,
       });
     }

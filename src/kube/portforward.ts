@@ -16,6 +16,8 @@ interface Forward {
   refs: number;
   /** Connections the far side failed, and the last reason, for the caller's error message. */
   failures: { count: number; last?: string };
+  /** The port-forward websockets open for this forward's connections (closed with it). */
+  webSockets: Set<{ close(): void; terminate?(): void }>;
 }
 
 export class PortForwardDialer implements PodDialer {
@@ -76,8 +78,18 @@ export class PortForwardDialer implements PodDialer {
     this.portForward
       .portForward(namespace, pod, [port], socket, errors, socket)
       .then((ws) => {
-        const webSocket = ws as { on(event: string, fn: (...args: unknown[]) => void): void; close(): void; readyState: number };
-        webSocket.on('close', () => socket.end());
+        const webSocket = ws as { on(event: string, fn: (...args: unknown[]) => void): void; close(): void; terminate?(): void; readyState: number };
+        // the local side gave up first (connectPod's deadline, under load): a websocket opened now would stay open
+        // with nothing on it, and keep the process alive after its work is done
+        if (socket.destroyed) {
+          (webSocket.terminate ?? webSocket.close).call(webSocket);
+          return;
+        }
+        forward.webSockets.add(webSocket);
+        webSocket.on('close', () => {
+          forward.webSockets.delete(webSocket);
+          socket.end();
+        });
         webSocket.on('error', (e) => {
           fail((e as Error).message);
           socket.destroy();
@@ -93,7 +105,7 @@ export class PortForwardDialer implements PodDialer {
 
   private listen(namespace: string, pod: string, port: number): Promise<Forward> {
     return new Promise((resolvePromise, reject) => {
-      const forward: Forward = { server: createServer(), port: 0, sockets: new Set(), refs: 0, failures: { count: 0 } };
+      const forward: Forward = { server: createServer(), port: 0, sockets: new Set(), refs: 0, failures: { count: 0 }, webSockets: new Set() };
       forward.server.on('connection', (socket: Socket) => this.connect(forward, namespace, pod, port, socket));
       forward.server.once('error', reject);
       forward.server.listen(0, '127.0.0.1', () => {
@@ -112,6 +124,8 @@ export class PortForwardDialer implements PodDialer {
     const forward = await pending.catch(() => undefined);
     if (!forward) return;
     for (const socket of forward.sockets) socket.destroy();
+    for (const ws of forward.webSockets) (ws.terminate ?? ws.close).call(ws);
+    forward.webSockets.clear();
     await new Promise<void>((r) => forward.server.close(() => r()));
   }
 

@@ -109,10 +109,16 @@ export function podObservation(p: KubeObject, component: 'redis' | 'sentinel'): 
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-async function withNode<T>(spec: CollectSpec, deps: CollectDeps, pod: string, port: number, auth: CollectSpec['auth'], fn: (n: RedisNode) => Promise<T>): Promise<T> {
-  const node = await connectPod({
-    namespace: spec.namespace, pod, port, dialer: deps.dialer, auth, tls: spec.tls, timeoutMs: deps.timeoutMs, name: `${spec.namespace}/${pod}`, secretHint: spec.secretHint,
+function connectTo(spec: CollectSpec, deps: CollectDeps, pod: PodObservation | string, port: number, auth: CollectSpec['auth']): Promise<RedisNode> {
+  const name = typeof pod === 'string' ? pod : pod.name;
+  return connectPod({
+    namespace: spec.namespace, pod: name, port, dialer: deps.dialer, auth, tls: spec.tls, timeoutMs: deps.timeoutMs, name: `${spec.namespace}/${name}`, secretHint: spec.secretHint,
+    podIp: typeof pod === 'string' ? undefined : pod.ip,
   });
+}
+
+async function withNode<T>(spec: CollectSpec, deps: CollectDeps, pod: PodObservation, port: number, auth: CollectSpec['auth'], fn: (n: RedisNode) => Promise<T>): Promise<T> {
+  const node = await connectTo(spec, deps, pod, port, auth);
   try {
     return await fn(node);
   } finally {
@@ -120,25 +126,47 @@ async function withNode<T>(spec: CollectSpec, deps: CollectDeps, pod: string, po
   }
 }
 
-async function observeRedis(spec: CollectSpec, deps: CollectDeps, pod: PodObservation): Promise<RedisObservation> {
+/**
+ * A Redis node's own view, on one connection. A master's connection goes to `keep` (the caller counts keys on it,
+ * then quits it); any other is quit here.
+ */
+async function observeRedis(spec: CollectSpec, deps: CollectDeps, pod: PodObservation, keep: (n: RedisNode) => void): Promise<RedisObservation> {
   const address = `${pod.ip}:${spec.redisPort}`;
   if (!pod.ip || pod.phase !== 'Running') return { pod: pod.name, address, reachable: false, error: `pod is ${pod.deleting ? 'terminating' : pod.phase}` };
+  let n: RedisNode;
   try {
-    return await withNode(spec, deps, pod.name, spec.redisPort, spec.auth, async (n) => {
-      const info = await n.info();
-      const replication = parseReplicationInfo(info);
-      const obs: RedisObservation = {
-        pod: pod.name, address, reachable: true, role: replication.role, replication,
-        usedMemory: parseMemoryInfo(info).usedMemory, keys: totalKeys(info),
-      };
-      if (spec.topology === 'cluster') {
-        obs.clusterNodes = (await n.clusterNodes()).entries;
-        obs.clusterInfo = await n.clusterInfo();
-      }
-      return obs;
-    });
+    n = await connectTo(spec, deps, pod, spec.redisPort, spec.auth);
   } catch (e) {
     return { pod: pod.name, address, reachable: false, error: errText(e) };
+  }
+  let kept = false;
+  try {
+    // issued together: ioredis writes them in one go and Redis answers them in one round trip
+    // the three INFO sections observe reads, not all of INFO (its other sections are most of the text to parse)
+    const [replicationInfo, memoryInfo, keyspaceInfo, nodes, clusterInfo] = await n.batch(() => Promise.all([
+      n.info('replication'),
+      n.info('memory'),
+      n.info('keyspace'),
+      spec.topology === 'cluster' ? n.clusterNodes() : undefined,
+      spec.topology === 'cluster' ? n.clusterInfo() : undefined,
+    ]));
+    const info = { ...replicationInfo, ...memoryInfo, ...keyspaceInfo };
+    const replication = parseReplicationInfo(info);
+    const obs: RedisObservation = {
+      pod: pod.name, address, reachable: true, role: replication.role, replication,
+      usedMemory: parseMemoryInfo(info).usedMemory, keys: totalKeys(info),
+    };
+    if (nodes) obs.clusterNodes = nodes.entries;
+    if (clusterInfo) obs.clusterInfo = clusterInfo;
+    if (obs.role === 'master' && spec.topology === 'cluster') {
+      keep(n);
+      kept = true;
+    }
+    return obs;
+  } catch (e) {
+    return { pod: pod.name, address, reachable: false, error: errText(e) };
+  } finally {
+    if (!kept) await n.quit().catch(() => undefined);
   }
 }
 
@@ -148,11 +176,15 @@ async function observeSentinel(spec: CollectSpec, deps: CollectDeps, pod: PodObs
   if (!pod.ip || pod.phase !== 'Running') return { ...empty, reachable: false, error: `pod is ${pod.deleting ? 'terminating' : pod.phase}` };
   const name = spec.sentinelMasterName ?? 'mymaster';
   try {
-    return await withNode(spec, deps, pod.name, spec.sentinelPort, spec.sentinelAuth, async (n) => {
+    return await withNode(spec, deps, pod, spec.sentinelPort, spec.sentinelAuth, async (n) => {
+      // issued together (one round trip); REPLICAS and SENTINELS fail when the sentinel does not monitor `name`
+      const replicasP = n.sentinelReplicas(name);
+      const sentinelsP = n.sentinelSentinels(name);
+      replicasP.catch(() => undefined);
+      sentinelsP.catch(() => undefined);
       const master = (await n.sentinelMasters()).find((m) => m.name === name);
       if (!master) return { ...empty, reachable: true };
-      const replicas = await n.sentinelReplicas(name);
-      const sentinels = await n.sentinelSentinels(name);
+      const [replicas, sentinels] = await Promise.all([replicasP, sentinelsP]);
       return { pod: pod.name, address, reachable: true, master, replicas, sentinels };
     });
   } catch (e) {
@@ -162,59 +194,74 @@ async function observeSentinel(spec: CollectSpec, deps: CollectDeps, pod: PodObs
 
 /** Slots whose key counts decide a fix: open (migrating/importing), uncovered, or claimed by two masters. */
 export function slotsThatMatter(redis: RedisObservation[]): number[] {
-  const owners = new Map<number, Set<string>>();
+  if (!redis.some((r) => r.clusterNodes)) return [];
+  // One claimant per slot (the first master id seen), or CONTESTED once a second id claims it. Every node repeats
+  // the same claims: each distinct claim (id and ranges) is walked once, not once per view.
+  const CONTESTED = '';
+  const owner: Array<string | undefined> = new Array(16384);
   const open = new Set<number>();
+  const walked = new Map<string, Array<Array<[number, number]>>>();
+  const same = (a: Array<[number, number]>, b: Array<[number, number]>): boolean => a.length === b.length && a.every(([x, y], i) => x === b[i][0] && y === b[i][1]);
   for (const r of redis) {
     for (const e of r.clusterNodes ?? []) {
       for (const m of e.migrating) open.add(m.slot);
       for (const i of e.importing) open.add(i.slot);
-      if (e.role !== 'master' || e.failed) continue;
+      if (e.role !== 'master' || e.failed || e.slots.length === 0) continue;
+      const seen = walked.get(e.id) ?? [];
+      if (seen.some((r) => same(r, e.slots))) continue;
+      walked.set(e.id, [...seen, e.slots]);
       for (const [a, b] of e.slots) {
         for (let s = a; s <= b; s++) {
-          let set = owners.get(s);
-          if (!set) owners.set(s, (set = new Set()));
-          set.add(e.id);
+          const o = owner[s];
+          if (o === undefined) owner[s] = e.id;
+          else if (o !== e.id) owner[s] = CONTESTED;
         }
       }
     }
   }
-  if (!redis.some((r) => r.clusterNodes)) return [];
   const out = new Set(open);
   for (let s = 0; s < 16384; s++) {
-    const o = owners.get(s);
-    if (!o || o.size > 1) out.add(s);
+    const o = owner[s];
+    if (o === undefined || o === CONTESTED) out.add(s);
   }
   return [...out].sort((a, b) => a - b);
 }
 
 export async function collect(spec: CollectSpec, deps: CollectDeps): Promise<Collected> {
-  const redisPods = (await deps.reader.list(PODS, spec.namespace, { labelSelector: spec.redisSelector })).map((p) => podObservation(p, 'redis'));
-  const sentinelPods = spec.sentinelSelector
-    ? (await deps.reader.list(PODS, spec.namespace, { labelSelector: spec.sentinelSelector })).map((p) => podObservation(p, 'sentinel'))
-    : spec.sentinelInRedisPods
-      ? redisPods.map((p) => ({ ...p, component: 'sentinel' as const }))
-      : [];
-  const redis = await mapPool(redisPods, deps.concurrency, (p) => observeRedis(spec, deps, p));
-  const sentinels = await mapPool(sentinelPods, deps.concurrency, (p) => observeSentinel(spec, deps, p));
-  const slots = slotsThatMatter(redis);
-  if (slots.length > 0) {
-    // Only masters hold keys that count; ask every reachable master (a node that lost a slot may still hold its keys).
-    const masters = redis.filter((r) => r.reachable && r.role === 'master');
-    await mapPool(masters, deps.concurrency, async (r) => {
-      try {
-        await withNode(spec, deps, r.pod, spec.redisPort, spec.auth, async (n) => {
-          // Issued together, so ioredis pipelines them on the one connection.
-          const counts = await Promise.all(slots.map((s) => n.countKeysInSlot(s)));
+  const [redisPods, ownSentinelPods] = await Promise.all([
+    deps.reader.list(PODS, spec.namespace, { labelSelector: spec.redisSelector }).then((l) => l.map((p) => podObservation(p, 'redis'))),
+    spec.sentinelSelector ? deps.reader.list(PODS, spec.namespace, { labelSelector: spec.sentinelSelector }).then((l) => l.map((p) => podObservation(p, 'sentinel'))) : undefined,
+  ]);
+  const sentinelPods = ownSentinelPods ?? (spec.sentinelInRedisPods ? redisPods.map((p) => ({ ...p, component: 'sentinel' as const })) : []);
+  // One connection per Redis node, opened concurrently (bounded by the pool); masters' are kept for the key counts.
+  const open = new Map<string, RedisNode>();
+  try {
+    const [redis, sentinels] = await Promise.all([
+      mapPool(redisPods, deps.concurrency, (p) => observeRedis(spec, deps, p, (n) => open.set(p.name, n))),
+      mapPool(sentinelPods, deps.concurrency, (p) => observeSentinel(spec, deps, p)),
+    ]);
+    const slots = slotsThatMatter(redis);
+    if (slots.length > 0) {
+      // Only masters hold keys that count; ask every reachable master (a node that lost a slot may still hold its keys).
+      const masters = redis.filter((r) => r.reachable && r.role === 'master');
+      await Promise.all(masters.map(async (r) => {
+        const n = open.get(r.pod);
+        if (!n) return;
+        try {
+          // Issued together in one write on the one connection.
+          const counts = await n.batch(() => Promise.all(slots.map((s) => n.countKeysInSlot(s))));
           r.keysBySlot = {};
           slots.forEach((s, i) => {
             const c = Number(counts[i]);
             if (c > 0) r.keysBySlot![s] = c;
           });
-        });
-      } catch (e) {
-        r.error = `could not count keys per slot: ${errText(e)}`;
-      }
-    });
+        } catch (e) {
+          r.error = `could not count keys per slot: ${errText(e)}`;
+        }
+      }));
+    }
+    return { pods: [...redisPods, ...(ownSentinelPods ?? [])], redis, sentinels };
+  } finally {
+    await Promise.all([...open.values()].map((n) => n.quit().catch(() => undefined)));
   }
-  return { pods: [...redisPods, ...(spec.sentinelSelector ? sentinelPods : [])], redis, sentinels };
 }

@@ -361,7 +361,19 @@ function membershipFindings(o: Observed, pic: ClusterPicture): Finding[] {
 export function forgetters(pic: ClusterPicture, x: Member): Member[] {
   const main = memberGroups(pic)[0] ?? [];
   if (!main.includes(x)) return [];
-  return main.filter((m) => m !== x && m.id !== x.id && !m.view.some((e) => e.id === x.id));
+  return main.filter((m) => m !== x && m.id !== x.id && !knownIds(m).has(x.id));
+}
+
+// memberGroups and knownIds are asked once per member by diagnose and plan: each answer is kept with the (never
+// changed) picture or member it was computed from, so a 300-node cluster is not walked 300 times over.
+const groupsOf = new WeakMap<ClusterPicture, Member[][]>();
+const idsOf = new WeakMap<Member, Set<string>>();
+
+/** The node ids in a member's own CLUSTER NODES. */
+function knownIds(m: Member): Set<string> {
+  let ids = idsOf.get(m);
+  if (!ids) idsOf.set(m, (ids = new Set(m.view.map((e) => e.id))));
+  return ids;
 }
 
 function forgottenFindings(o: Observed, pic: ClusterPicture): Finding[] {
@@ -378,28 +390,44 @@ function forgottenFindings(o: Observed, pic: ClusterPicture): Finding[] {
   });
 }
 
-/** Groups of members that know each other (directly or through one another). */
+/** Groups of members that know each other (directly or through one another), the main group first. */
 export function memberGroups(pic: ClusterPicture): Member[][] {
+  const kept = groupsOf.get(pic);
+  if (kept) return kept;
   const parent = new Map(pic.members.map((m) => [m.pod, m.pod]));
   const find = (p: string): string => {
     let r = p;
     while (parent.get(r) !== r) r = parent.get(r)!;
+    // path compression: every node on the way now points at the root
+    for (let c = p; c !== r; ) {
+      const next = parent.get(c)!;
+      parent.set(c, r);
+      c = next;
+    }
     return r;
   };
   for (const m of pic.members) {
     for (const e of m.view) {
       const other = pic.byId.get(e.id);
-      if (other && !e.handshake) parent.set(find(m.pod), find(other.pod));
+      if (other && !e.handshake) {
+        const a = find(m.pod);
+        const b = find(other.pod);
+        if (a !== b) parent.set(a, b);
+      }
     }
   }
   const groups = new Map<string, Member[]>();
   for (const m of pic.members) {
     const root = find(m.pod);
-    groups.set(root, [...(groups.get(root) ?? []), m]);
+    const g = groups.get(root);
+    if (g) g.push(m);
+    else groups.set(root, [m]);
   }
   const slots = (g: Member[]) => g.reduce((n, m) => n + slotsOfMember(m), 0);
   const known = (g: Member[]) => g.reduce((n, m) => n + m.view.length, 0);
-  return [...groups.values()].sort((a, b) => b.length - a.length || known(b) - known(a) || slots(b) - slots(a) || a[0].pod.localeCompare(b[0].pod));
+  const sorted = [...groups.values()].sort((a, b) => b.length - a.length || known(b) - known(a) || slots(b) - slots(a) || a[0].pod.localeCompare(b[0].pod));
+  groupsOf.set(pic, sorted);
+  return sorted;
 }
 
 function outsiderFindings(o: Observed, pic: ClusterPicture): Finding[] {
@@ -480,20 +508,43 @@ function viewOwners(m: Member): Array<string | undefined> {
   return owners;
 }
 
+/**
+ * What a view says of slot ownership, as text: two members with the same signature see the same owner for every
+ * slot. Each node lists the others in its own order, so the claims are sorted; a view in which two entries claim
+ * one slot (the later one wins in viewOwners) has no signature and is worked out on its own.
+ */
+function claimSignature(m: Member): string | undefined {
+  const claims: Array<{ a: number; b: number; id: string }> = [];
+  for (const e of m.view) if (masterClaims(e)) for (const [a, b] of e.slots) claims.push({ a, b, id: e.id });
+  claims.sort((x, y) => x.a - y.a);
+  for (let i = 1; i < claims.length; i++) if (claims[i].a <= claims[i - 1].b) return undefined;
+  return claims.map((c) => `${c.a}-${c.b}:${c.id}`).join(' ');
+}
+
 function disagreementFindings(o: Observed, pic: ClusterPicture): Finding[] {
   const out: Finding[] = [];
+  // Every node of a healthy cluster shows the same claims: the slots a view gets wrong are worked out once per
+  // distinct view, not 16384 slots for each of hundreds of nodes.
+  const wrongBySignature = new Map<string, { seen: Array<string | undefined>; wrong: number[]; owners: Set<string> }>();
   // A node outside the main group sees nothing of it; pod-not-in-cluster says so.
   for (const m of memberGroups(pic)[0] ?? []) {
-    const seen = viewOwners(m);
-    const wrong: number[] = [];
-    const owners = new Set<string>();
-    for (let s = 0; s < CLUSTER_SLOTS; s++) {
-      const truth = pic.owner[s];
-      if (truth !== undefined && seen[s] !== truth) {
-        wrong.push(s);
-        owners.add(truth);
+    const signature = claimSignature(m);
+    let verdict = signature === undefined ? undefined : wrongBySignature.get(signature);
+    if (!verdict) {
+      const seen = viewOwners(m);
+      const wrong: number[] = [];
+      const owners = new Set<string>();
+      for (let s = 0; s < CLUSTER_SLOTS; s++) {
+        const truth = pic.owner[s];
+        if (truth !== undefined && seen[s] !== truth) {
+          wrong.push(s);
+          owners.add(truth);
+        }
       }
+      verdict = { seen, wrong, owners };
+      if (signature !== undefined) wrongBySignature.set(signature, verdict);
     }
+    const { seen, wrong, owners } = verdict;
     if (wrong.length === 0) continue;
     const ranges = toRanges(wrong);
     out.push(finding({

@@ -42,7 +42,7 @@ export class TargetSession {
   static async open(kube: KubeClient, target: Target, opts: SessionOptions): Promise<TargetSession> {
     const ctx = await targetContext(kube, target);
     const dialer = await podDialer(kube, opts.direct);
-    return new TargetSession(kube, ctx, dialer, { direct: opts.direct, timeoutMs: opts.timeoutMs ?? 5000, concurrency: opts.concurrency ?? 16 });
+    return new TargetSession(kube, ctx, dialer, { direct: opts.direct, timeoutMs: opts.timeoutMs ?? 5000, concurrency: opts.concurrency ?? 64 });
   }
 
   get target(): Target {

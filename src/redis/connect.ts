@@ -47,6 +47,8 @@ export interface ConnectPodOptions {
   timeoutMs?: number;
   /** CLIENT SETNAME, so operators can see who is connected. */
   name?: string;
+  /** The pod's IP from a pod list just read (see PodDialer.open). */
+  podIp?: string;
 }
 
 /** What an error sentence needs to know about a connection. */
@@ -234,7 +236,7 @@ export async function connectPod(opts: ConnectPodOptions): Promise<RedisNode> {
   };
   let endpoint: LocalEndpoint;
   try {
-    endpoint = await opts.dialer.open(opts.namespace, opts.pod, opts.port);
+    endpoint = await opts.dialer.open(opts.namespace, opts.pod, opts.port, opts.podIp);
   } catch (err) {
     if (err instanceof KubectlRedisError) throw err;
     throw new RedisError(`could not open a connection to pod ${ctx.pod} port ${opts.port}: ${asErrorLike(err).message}`, {
@@ -316,6 +318,23 @@ export class RedisNode {
   ) {
     this.pod = ctx.pod;
     this.port = ctx.port;
+  }
+
+  /**
+   * Runs `issue`, which sends several commands at once (`Promise.all` of this node's methods), with the socket corked:
+   * they leave in one write, as a pipeline does, and Redis answers them in one round trip.
+   */
+  async batch<T>(issue: () => Promise<T>): Promise<T> {
+    const stream = this.client.stream;
+    stream.cork();
+    let work: Promise<T>;
+    try {
+      work = issue();
+    } finally {
+      // the commands were written (into the corked buffer) synchronously by issue(); flush them together
+      process.nextTick(() => stream.uncork());
+    }
+    return work;
   }
 
   /** Raw command escape hatch; errors still become one sentence naming the pod (arguments are never shown). */
@@ -555,8 +574,8 @@ export class RedisNode {
 /** `--direct`: the pod's own IP and port, found by the caller's resolver (pod status.podIP). Nothing to close. */
 export function directDialer(resolveIp: (namespace: string, pod: string) => Promise<string>): PodDialer {
   return {
-    async open(namespace: string, pod: string, port: number): Promise<LocalEndpoint> {
-      const host = await resolveIp(namespace, pod);
+    async open(namespace: string, pod: string, port: number, podIp?: string): Promise<LocalEndpoint> {
+      const host = podIp || (await resolveIp(namespace, pod));
       return { host, port, close: async () => undefined };
     },
     async closeAll(): Promise<void> {},

@@ -77,7 +77,11 @@ export interface LocalEndpoint {
 
 /** Opens a way to a pod's port. src/kube/portforward.ts implements it over the API server; direct mode uses the pod IP. */
 export interface PodDialer {
-  open(namespace: string, pod: string, port: number): Promise<LocalEndpoint>;
+  /**
+   * `podIp`: the pod's IP as the caller just read it from the pod list (observe has every pod's), so a direct dial
+   * need not GET the pod again; a port-forward does not need it.
+   */
+  open(namespace: string, pod: string, port: number, podIp?: string): Promise<LocalEndpoint>;
   /** Closes every endpoint it opened. */
   closeAll(): Promise<void>;
 }

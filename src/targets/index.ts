@@ -84,16 +84,22 @@ async function secretValue(reader: KubeReader, namespace: string, ref: { name: s
 
 export async function targetContext(reader: KubeReader, target: Target): Promise<TargetContext> {
   const adapter = adapterOf(target);
-  const operator = await detectOperator(reader, adapter);
+  // three independent reads: asked at once, not one after the other (a failure is still told in the order they were)
+  const tlsSecret = target.tlsSecret;
+  const operatorP = detectOperator(reader, adapter);
+  const passwordP = target.passwordSecret ? secretValue(reader, target.namespace, target.passwordSecret, target.ref) : Promise.resolve(undefined);
+  const tlsP = tlsSecret ? reader.get(SECRETS, target.namespace, tlsSecret.name) : Promise.resolve(undefined);
+  await Promise.allSettled([operatorP, passwordP, tlsP]);
+  const operator = await operatorP;
+  const password = await passwordP;
+  const tlsObject = await tlsP;
   if (target.system === 'spotahome' && operator.image && FRESHWORKS_IMAGES.some((re) => re.test(operator.image ?? ''))) target.system = 'freshworks';
   const mechanism = adapter.pauseMechanism(target, operator);
   const annotations = target.object.metadata.annotations ?? {};
-  const password = target.passwordSecret ? await secretValue(reader, target.namespace, target.passwordSecret, target.ref) : undefined;
   let tls: CollectSpec['tls'];
-  if (target.tlsSecret) {
-    const s = await reader.get(SECRETS, target.namespace, target.tlsSecret.name);
-    const ca = s?.data?.[target.tlsSecret.caKey];
-    tls = { ca: ca ? Buffer.from(ca, 'base64') : undefined, caHint: `Secret ${target.namespace}/${target.tlsSecret.name} key ${target.tlsSecret.caKey}` };
+  if (tlsSecret) {
+    const ca = tlsObject?.data?.[tlsSecret.caKey];
+    tls = { ca: ca ? Buffer.from(ca, 'base64') : undefined, caHint: `Secret ${target.namespace}/${tlsSecret.name} key ${tlsSecret.caKey}` };
   }
   const spec: CollectSpec = {
     namespace: target.namespace, topology: target.topology, redisSelector: target.redisSelector, sentinelSelector: target.sentinelSelector,

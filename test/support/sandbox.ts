@@ -154,8 +154,10 @@ export function sandboxAt(dir: string, down: () => Promise<void>): TestSandbox {
   // (with other CRDs, or another version of them) would be asked for resources it does not serve. One cache each.
   const env: Record<string, string> = { KUBECONFIG: kubeconfig, KUBECACHEDIR: join(dir, 'kube-cache') };
   const childEnv = (extra?: Record<string, string>): NodeJS.ProcessEnv => ({ ...process.env, ...env, ...(extra ?? {}) });
-  const pluginEntry = existsSync(join(ROOT, 'bin/run.js')) && existsSync(join(ROOT, 'dist')) ? 'bin/run.js' : 'bin/dev.js';
-  const plugin = [...(pluginEntry === 'bin/dev.js' ? ['--import', 'tsx'] : []), join(ROOT, pluginEntry)];
+  // the CLI under test: this checkout's, or another build's (`npm run bench -- --compare REF` runs a worktree's)
+  const cliRoot = process.env.KUBECTL_REDIS_CLI_ROOT ? resolve(process.env.KUBECTL_REDIS_CLI_ROOT) : ROOT;
+  const pluginEntry = existsSync(join(cliRoot, 'bin/run.js')) && existsSync(join(cliRoot, 'dist')) ? 'bin/run.js' : 'bin/dev.js';
+  const plugin = [...(pluginEntry === 'bin/dev.js' ? ['--import', 'tsx'] : []), join(cliRoot, pluginEntry)];
   return {
     dir,
     kubeconfig,

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { diagnose, toRanges } from '../../../src/reconcile/diagnose.js';
 import { FINDING_KINDS, NON_TOPOLOGY_KINDS, type Observed } from '../../../src/reconcile/types.js';
 import type { ClusterNodeEntry } from '../../../src/redis/types.js';
-import { CASES, byPod, clusterModel, forgetNode, groupModel, observeCluster, observeGroup, observeScenario, restartOnNewIp, settle, contest, uncover } from './builders.js';
+import { CASES, byPod, clusterModel, forgetNode, groupModel, observeCluster, observeGroup, observeScenario, restartOnNewIp, settle, contest, staleView, uncover } from './builders.js';
 
 const kinds = (o: Observed) => [...new Set(diagnose(o).map((f) => f.kind))].sort();
 const topology = (o: Observed) => diagnose(o).filter((f) => !NON_TOPOLOGY_KINDS.includes(f.kind));
@@ -209,4 +209,27 @@ test('property: diagnose never throws on partial, inconsistent observations', ()
 test('toRanges folds slots into inclusive ranges', () => {
   assert.deepEqual(toRanges([5, 1, 2, 3, 9, 10, 3]), [[1, 3], [5, 5], [9, 10]]);
   assert.deepEqual(toRanges([]), []);
+});
+
+test('views-disagree names each node whose view is wrong, whatever order its CLUSTER NODES lists the others in', () => {
+  // diagnose works a view's wrong slots out once per distinct set of claims: the order of entries must not matter,
+  // and two nodes with the same wrong view are both named
+  const m = clusterModel(3, 1);
+  assert.ok(staleView(m, 'redis-3', 'redis-0', 'redis-1', 5));
+  assert.ok(staleView(m, 'redis-4', 'redis-0', 'redis-1', 5));
+  const o = observeCluster(m);
+  o.redis.forEach((r, i) => {
+    if (i % 2 === 1) r.clusterNodes = [...(r.clusterNodes ?? [])].reverse();
+  });
+  const disagree = diagnose(o).filter((f) => f.kind === 'views-disagree');
+  assert.deepEqual(disagree.flatMap((f) => f.pods).sort(), ['redis-3', 'redis-4']);
+  for (const f of disagree) assert.match(f.message, /for 5 slot\(s\)/);
+});
+
+test('node-forgotten at scale: every forgotten node named once, in a 120-node cluster', () => {
+  const m = clusterModel(60, 1);
+  forgetNode(m, 'redis-7');
+  const forgotten = diagnose(observeCluster(m)).filter((f) => f.kind === 'node-forgotten');
+  assert.equal(forgotten.length, 1);
+  assert.ok(forgotten[0].pods.includes('redis-7'));
 });
