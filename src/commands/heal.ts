@@ -9,7 +9,7 @@ import { FINDING_KINDS, type Action, type FindingKind } from '../reconcile/types
 import { resolveTarget } from '../targets/index.js';
 import { parseDuration } from '../util/duration.js';
 import { heal, healable, type HealResult } from '../workflows/heal/index.js';
-import { findingsText } from '../workflows/status/view.js';
+import { findingsText } from '../render/status.js';
 import { buildReport } from '../workflows/status/report.js';
 
 interface PlanRow {

@@ -1,9 +1,8 @@
 // The data the reconcile library decides on: what was observed, what is wrong with it, and what to do about it.
 // Everything here is plain JSON (fixtures are JSON files) so diagnose and plan stay pure and testable without a cluster.
 import type { ClusterNodeEntry, ReplicationInfo } from '../redis/types.js';
-
-export type SystemName = 'ot' | 'spotahome' | 'freshworks' | 'ucloud' | 'bitnami' | 'kubedb';
-export type Topology = 'cluster' | 'sentinel' | 'replication' | 'standalone';
+import type { PauseFact } from '../targets/pause.js';
+import type { SystemName, Topology } from '../targets/types.js';
 
 export interface TargetFact {
   /** e.g. 'RedisCluster', 'RedisFailover', 'StatefulSet' */
@@ -86,18 +85,6 @@ export interface SentinelFact {
   knownReplicas: string[];
   /** ip:port of every other sentinel it knows */
   knownSentinels: string[];
-}
-
-export interface PauseFact {
-  paused: boolean;
-  /** the operator's own key, when it has one */
-  key?: string;
-  value?: string;
-  by?: string;
-  at?: string;
-  reason?: string;
-  until?: string;
-  strategy: 'annotation' | 'operator-scale-down' | 'none';
 }
 
 export interface OperatorFact {

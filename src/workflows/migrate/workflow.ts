@@ -18,7 +18,8 @@ import { notYet, waitFor } from '../../kube/wait.js';
 import { Journal, type JournalDoc } from '../../reconcile/journal.js';
 import { ConfigMapJournalBackend } from '../../reconcile/journal-configmap.js';
 import type { RedisNode } from '../../redis/connect.js';
-import { resolveTarget, targetContext, type Target, type TargetContext } from '../../targets/index.js';
+import { resolveTarget, type Target } from '../../targets/index.js';
+import { targetContext, type TargetContext } from '../../reconcile/session.js';
 import { migrationSupport, type MigrationProfile } from '../../targets/migration.js';
 import { applyPause, preparePause, prepareResume } from '../pause/index.js';
 import {

@@ -1,9 +1,9 @@
 // How status reports read: the overview table, the single-target view (a header, one row per pod), and the
 // findings with the command that fixes each. Pure text from reports; the command only prints it.
-import type { Column, OutputSpec } from '../../render/output.js';
-import type { Palette } from '../../render/color.js';
-import { formatAge } from '../../util/duration.js';
-import type { PodReport, TargetReport } from './report.js';
+import type { Column, OutputSpec } from './output.js';
+import type { Palette } from './color.js';
+import { formatAge } from '../util/duration.js';
+import type { PodReport, TargetReport } from '../workflows/status/report.js';
 
 export function bytes(n: number | undefined): string {
   if (n === undefined) return '-';
