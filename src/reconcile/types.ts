@@ -277,3 +277,27 @@ export interface Unfixed {
 export type PlanResult =
   | { outcome: 'actions'; actions: Action[]; unfixed?: Unfixed[] }
   | { outcome: 'refused'; message: string; candidates: RefusalCandidate[] };
+
+/** Where a long operation (drain-reboot, migrate) tells its progress: numbered steps, notes and warnings on stderr. */
+export interface Reporter {
+  step(index: number, total: number, title: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/**
+ * One row of a plan as the dry run and the confirmation list it: heal (numbered, per pod, with why and risk),
+ * drain-reboot (per Kubernetes node) and migrate (numbered, with the journal's state of each step).
+ */
+export interface PlanRow {
+  n?: number;
+  /** the Kubernetes node a drain-reboot step acts on */
+  node?: string;
+  /** the pod a heal step acts on */
+  pod?: string;
+  step: string;
+  state?: 'done' | 'to do' | 'in progress';
+  action: string;
+  why?: string;
+  risk?: string;
+}
