@@ -4,7 +4,8 @@
 // port-forward) beside `redis-cli --cluster check` on the same cluster, with the CLI's peak RSS.
 import { bitnamiClusterObjects } from '../sandbox/presets/bitnami.js';
 import { clusterNodes, isFresh, myId, redisCall, redisText, slotRange, type Endpoint } from '../sandbox/operators/kit.js';
-import { CLI, clusterCheck, fmtMs, median, pods, ratio, sleep, unavailable, verdict, withPeakRss, type Benchmark, type PodAddr, type BenchContext, type Row, type TestSandbox } from './lib.js';
+import { CLI, fmtMs, median, pods, ratio, unavailable, verdict, withPeakRss, type Benchmark, type PodAddr, type BenchContext, type Row, type TestSandbox } from './lib.js';
+import { clusterCheckResult, sleep } from '../test/support/redis.js';
 
 const NS = 'big';
 const NAME = 'big';
@@ -98,7 +99,7 @@ export async function createBigCluster(sb: TestSandbox, log: (m: string) => void
 async function waitCheckOk(password: string, ip: string, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if ((await clusterCheck(password, ip, 120_000)).ok) return true;
+    if ((await clusterCheckResult(password, ip, 120_000)).ok) return true;
     await sleep(1000);
   }
   return false;
@@ -153,7 +154,7 @@ export const big: Benchmark = {
     const checks: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const t = Date.now();
-      const c = await clusterCheck(password, ips[0], 120_000);
+      const c = await clusterCheckResult(password, ips[0], 120_000);
       checks.push(Date.now() - t);
       if (!c.ok) ctx.log(`redis-cli --cluster check not OK: ${c.text.split('\n').slice(-3).join(' ')}`);
     }

@@ -4,17 +4,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { run, startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
+import { clusterCheckResult, redisCli, secret, sleep } from '../support/redis.js';
 
 let sb: TestSandbox;
 const passwords: Record<string, string> = {};
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 before(async () => {
   sb = await startSandbox({ preset: 'demo' });
-  for (const [name, secret, key] of [['orders', 'orders-redis', 'password'], ['cache', 'cache', 'redis-password'], ['sessions', 'sessions-auth', 'password']]) {
-    const r = await sb.kubectl(['get', 'secret', '-n', 'redis', secret, '-o', `jsonpath={.data.${key}}`]);
-    passwords[name] = Buffer.from(r.stdout, 'base64').toString();
+  for (const [name, secretName, key] of [['orders', 'orders-redis', 'password'], ['cache', 'cache', 'redis-password'], ['sessions', 'sessions-auth', 'password']]) {
+    passwords[name] = await secret(sb, 'redis', secretName, key);
   }
   // the operators would fight the faults and the fixes: pause the ones that can be paused, as a user would
   const p = await sb.cli(['pause', 'rediscluster/orders', '-n', 'redis', '--reason', 'heal tests', '--yes']);
@@ -28,7 +26,7 @@ after(async () => {
 });
 
 function cli(target: string, ip: string, args: string[], port = 6379): Promise<RunResult> {
-  return run('redis-cli', ['-h', ip, '-p', String(port), '--no-auth-warning', ...args], { env: { ...process.env, REDISCLI_AUTH: passwords[target] ?? '' }, timeoutMs: 20_000 });
+  return redisCli(ip, port, passwords[target], args, 20_000);
 }
 
 async function podIps(selector: string): Promise<Array<{ name: string; ip: string; node: string }>> {
@@ -70,9 +68,8 @@ async function waitReady(target: string, count: number): Promise<void> {
 async function clusterCheck(target: string, everyNode = false): Promise<{ ok: boolean; text: string }> {
   const pods = await podIps(SELECTOR[target]);
   const results = await Promise.all((everyNode ? pods : pods.slice(0, 1)).map(async (p) => {
-    const r = await cli(target, p.ip, ['--cluster', 'check', `${p.ip}:6379`]);
-    const text = r.stdout + r.stderr;
-    return { ok: r.code === 0 && !/\[ERR\]|\[WARNING\]/.test(text) && /All 16384 slots covered/.test(text), text: `from ${p.name}:\n${text}` };
+    const { ok, text } = await clusterCheckResult(passwords[target], p.ip, 20_000);
+    return { ok, text: `from ${p.name}:\n${text}` };
   }));
   const bad = results.find((r) => !r.ok);
   return bad ?? { ok: true, text: results.map((r) => r.text).join('\n') };

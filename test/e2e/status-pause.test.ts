@@ -3,6 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { run, startSandbox, type TestSandbox } from '../support/sandbox.js';
+import { eventually, secret as secretOf, sleep } from '../support/redis.js';
 import type { TargetReport as Report } from '../../src/workflows/status/report.js';
 
 let sb: TestSandbox;
@@ -24,26 +25,13 @@ async function status(args: string[] = []): Promise<Report[]> {
   return doc.items;
 }
 
-async function secret(name: string, key: string): Promise<string> {
-  const r = await sb.kubectl(['get', 'secret', '-n', 'redis', name, '-o', `jsonpath={.data.${key.replace(/\./g, '\\.')}}`]);
-  return Buffer.from(r.stdout, 'base64').toString();
-}
+const secret = (name: string, key: string): Promise<string> => secretOf(sb, 'redis', name, key);
 
 async function annotations(resource: string): Promise<Record<string, string>> {
   const r = await sb.kubectl(['get', resource, '-n', 'redis', '-o', 'jsonpath={.metadata.annotations}']);
   return r.stdout ? (JSON.parse(r.stdout) as Record<string, string>) : {};
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(500);
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 describe('status', () => {
   test('lists all three systems of the demo, with every slot covered', async () => {
@@ -150,8 +138,8 @@ describe('pause and resume', () => {
     assert.equal(r.code, 0, r.stderr);
     const after = await annotations('rediscluster/orders');
     assert.deepEqual(Object.keys(after).filter((k) => k.includes('skip-reconcile') || k.startsWith('redis.kubectl.io/')), []);
-    await eventually('the operator to put orders-follower back to 3', 30_000, async () =>
-      (await sb.kubectl(['get', 'sts/orders-follower', '-n', 'redis', '-o', 'jsonpath={.spec.replicas}'])).stdout === '3');
+    await eventually('the operator to put orders-follower back to 3', async () =>
+      (await sb.kubectl(['get', 'sts/orders-follower', '-n', 'redis', '-o', 'jsonpath={.spec.replicas}'])).stdout === '3', 30_000);
 
     const again = await sb.cli(['resume', 'rediscluster/orders', '-n', 'redis', '--yes']);
     assert.equal(again.code, 0);
