@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { run, startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
 import { clusterCheckResult, redisCli, secret, sleep } from '../support/redis.js';
+import { errText } from '../../src/errors.js';
 
 let sb: TestSandbox;
 const passwords: Record<string, string> = {};
@@ -101,6 +102,49 @@ interface ClusterFault {
   afterHeal?(healSaid: string): Promise<void>;
   /** Heal the moment the fault is in place: the check and dry run first would give Redis the seconds it needs to mend it alone. */
   healAtOnce?: boolean;
+  /**
+   * The fault as redis-cli sees it, just before heal runs (undefined: not there); default: redis-cli --cluster check
+   * fails from some node, or some node lists an address no pod has. A fault Redis mended alone heals nothing.
+   */
+  visible?(): Promise<string | undefined>;
+}
+
+/** Addresses that some node's CLUSTER NODES lists and no pod of the target has now (a restarted pod's old IP). */
+async function staleAddresses(target: 'orders' | 'cache'): Promise<string[]> {
+  const pods = await podIps(SELECTOR[target]);
+  const ips = new Set(pods.map((p) => p.ip));
+  const stale = new Set<string>();
+  for (const p of pods) {
+    for (const line of (await cli(target, p.ip, ['CLUSTER', 'NODES'])).stdout.split('\n')) {
+      const w = line.trim().split(' ');
+      const host = w[1]?.split(':')[0];
+      if (host && !w[2]?.includes('noaddr') && !ips.has(host)) stale.add(`${p.name} lists ${host}`);
+    }
+  }
+  return [...stale];
+}
+
+async function faultSeen(fault: ClusterFault): Promise<string | undefined> {
+  if (fault.visible) return fault.visible();
+  const check = await clusterCheck(fault.target, true);
+  if (!check.ok) return check.text;
+  const stale = await staleAddresses(fault.target);
+  return stale.length > 0 ? stale.join(', ') : undefined;
+}
+
+/** A replica that shares its master's Kubernetes node, as `replica on node of master`. */
+async function colocated(target: 'orders' | 'cache'): Promise<string | undefined> {
+  const pods = await podIps(SELECTOR[target]);
+  const byId = new Map<string, { name: string; node: string }>();
+  for (const p of pods) byId.set((await cli(target, p.ip, ['CLUSTER', 'MYID'])).stdout.trim(), p);
+  for (const p of pods) {
+    const mine = (await cli(target, p.ip, ['CLUSTER', 'NODES'])).stdout.split('\n').find((l) => l.split(' ')[2]?.includes('myself'));
+    const w = (mine ?? '').split(' ');
+    if (!w[2]?.includes('slave')) continue;
+    const master = byId.get(w[3]);
+    if (master && master.node === p.node) return `${p.name} on ${p.node} of its master ${master.name}`;
+  }
+  return undefined;
 }
 
 /**
@@ -180,6 +224,7 @@ function forgottenFault(target: 'orders' | 'cache', which: 'master' | 'replica')
       // the fault holds: the others do not list it (a forgotten replica passes redis-cli --cluster check)
       await assert.rejects(fullMesh(target), /knows/);
     },
+    visible: () => fullMesh(target).then(() => undefined, (e: unknown) => errText(e)),
     async verify(healSaid) {
       await fullMesh(target);
       // its role, not its master: on the OT preset heal also moves replicas off their master's Kubernetes node
@@ -243,6 +288,7 @@ const clusterFaults: ClusterFault[] = [
       } else assert.ok(pair, 'some pod shares a node with a master');
       await sleep(6000);
     },
+    visible: () => colocated('cache'),
   },
   forgottenFault('orders', 'replica'),
   forgottenFault('cache', 'master'),
@@ -261,7 +307,7 @@ const clusterFaults: ClusterFault[] = [
       for (let i = 0; i < 30; i++) {
         const dry = await sb.cli(['heal', REF.cache, '-n', 'redis', '--dry-run']);
         why = dry.code !== 0 || /^Plan for /m.test(dry.stdout) ? `heal --dry-run: ${dry.stdout}${dry.stderr}`
-          : await replicasLinked('cache', '').then(() => '', (e: unknown) => (e instanceof Error ? e.message : String(e)));
+          : await replicasLinked('cache', '').then(() => '', (e: unknown) => errText(e));
         if (!why) break;
         await sleep(1000);
       }
@@ -283,6 +329,7 @@ const clusterFaults: ClusterFault[] = [
       }
     },
     healAtOnce: true,
+    visible: () => replicasLinked('cache', '').then(() => undefined, (e: unknown) => errText(e)),
     afterHeal: (healSaid) => replicasLinked('cache', healSaid),
     verify: (healSaid) => replicasLinked('cache', healSaid),
   },
@@ -290,10 +337,21 @@ const clusterFaults: ClusterFault[] = [
     name: 'two pods restarted at once (new IPs; nodes.conf keeps the old ones)',
     target: 'orders',
     async inject() {
+      const old = new Map((await podIps(SELECTOR.orders)).map((p) => [p.name, p.ip]));
       assert.equal((await sb.kubectl(['delete', 'pod', '-n', 'redis', 'orders-leader-0', 'orders-follower-1', '--wait=false'])).code, 0);
-      await sleep(3000);
-      await waitReady('orders', 6);
+      // heal as soon as both answer on new IPs: the pods that kept theirs tell the others the new addresses within
+      // seconds, so waiting for Ready as well let Redis mend this alone before heal ran
+      const deadline = Date.now() + 90_000;
+      for (;;) {
+        const now = (await podIps(SELECTOR.orders)).filter((p) => ['orders-leader-0', 'orders-follower-1'].includes(p.name) && p.ip && p.ip !== old.get(p.name));
+        const answering = await Promise.all(now.map(async (p) => (await cli('orders', p.ip, ['PING'])).stdout.trim() === 'PONG'));
+        if (now.length === 2 && answering.every(Boolean)) break;
+        assert.ok(Date.now() < deadline, 'orders-leader-0 and orders-follower-1 answer on new IPs');
+        await sleep(200);
+      }
     },
+    healAtOnce: true,
+    visible: async () => (await staleAddresses('orders')).join(', ') || undefined,
   },
   {
     name: 'every pod restarted (all addresses stale: CLUSTERDOWN until healed)',
@@ -336,6 +394,8 @@ describe('heal: Redis Cluster faults', () => {
       const keysBefore = await keyCount(fault.target);
       assert.ok(keysBefore >= 300, `${fault.target} has its data (${keysBefore} keys)`);
       await fault.inject();
+      const seen = await faultSeen(fault);
+      assert.ok(seen, `the fault is there before heal runs (redis-cli sees it)`);
       if (!fault.healAtOnce) {
         const check = await clusterCheck(fault.target);
         const dry = await sb.cli(['heal', REF[fault.target], '-n', 'redis', '--dry-run']);
