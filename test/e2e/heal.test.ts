@@ -280,12 +280,12 @@ const clusterFaults: ClusterFault[] = [
       const masters: typeof pods = [];
       const replicas: typeof pods = [];
       for (const p of pods) ((await cli('cache', p.ip, ['ROLE'])).stdout.startsWith('master') ? masters : replicas).push(p);
-      const m = masters[0];
-      const r = replicas.find((x) => x.node === m.node) ?? replicas[0];
-      const pair = pods.find((x) => x.node === m.node && x.name !== m.name);
-      if (replicas.some((x) => x.node === m.node)) {
-        assert.equal((await cli('cache', r.ip, ['CLUSTER', 'REPLICATE', (await cli('cache', m.ip, ['CLUSTER', 'MYID'])).stdout.trim()])).stdout.trim(), 'OK');
-      } else assert.ok(pair, 'some pod shares a node with a master');
+      // a master with a replica pod on its Kubernetes node (after earlier heals spread them out, not always the
+      // first master), and that replica made its replica: without it the fault was not made at all
+      const m = masters.find((x) => replicas.some((r) => r.node === x.node)) ?? masters[0];
+      const r = replicas.find((x) => x.node === m.node);
+      assert.ok(r, 'some replica shares a Kubernetes node with a master');
+      assert.equal((await cli('cache', r.ip, ['CLUSTER', 'REPLICATE', (await cli('cache', m.ip, ['CLUSTER', 'MYID'])).stdout.trim()])).stdout.trim(), 'OK');
       await sleep(6000);
     },
     visible: () => colocated('cache'),
