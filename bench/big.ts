@@ -7,7 +7,8 @@
 // Targets (issue 20): <= 1x redis-cli with --direct, <= 2x through port-forward, peak RSS <= 128 MB at 150 nodes.
 import { bitnamiClusterObjects } from '../sandbox/presets/bitnami.js';
 import { clusterNodes, isFresh, myId, redisCall, redisText, slotRange, type Endpoint } from '../sandbox/operators/kit.js';
-import { CLI, clusterCheck, fmtMs, median, pods, ratio, sleep, unavailable, verdict, withPeakRss, type Benchmark, type PodAddr, type BenchContext, type Row, type TestSandbox } from './lib.js';
+import { CLI, fmtMs, median, pods, ratio, unavailable, verdict, withPeakRss, type Benchmark, type PodAddr, type BenchContext, type Row, type TestSandbox } from './lib.js';
+import { clusterCheckResult, sleep } from '../test/support/redis.js';
 
 const NS = 'big';
 const NAME = 'big';
@@ -103,7 +104,7 @@ export async function createBigCluster(sb: TestSandbox, log: (m: string) => void
 async function waitCheckOk(password: string, ip: string, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if ((await clusterCheck(password, ip, 120_000)).ok) return true;
+    if ((await clusterCheckResult(password, ip, 120_000)).ok) return true;
     await sleep(1000);
   }
   return false;
@@ -139,7 +140,7 @@ async function measure(ctx: BenchContext, sb: TestSandbox, password: string, ip:
   const checks: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = Date.now();
-    const c = await clusterCheck(password, ip, 120_000);
+    const c = await clusterCheckResult(password, ip, 120_000);
     checks.push(Date.now() - t);
     if (!c.ok) ctx.log(`redis-cli --cluster check not OK: ${c.text.split('\n').slice(-3).join(' ')}`);
     const s = await statusRun(sb, direct);

@@ -2,7 +2,8 @@
 // same node of the same demo sandbox in one run, each with a write probe on every system of the demo (OT
 // RedisCluster orders, Bitnami redis-cluster cache, spotahome RedisFailover sessions through its sentinels).
 // Target (issue 9): longest write gap <= 1 s and >= 10x shorter than the plain drain; no acknowledged write lost.
-import { cliAvailable, clusterCheck, fmtMs, pods, ratio, redisCli, relinkReplicas, replicasLinked, secretValue, sleep, timeUntil, unavailable, type Benchmark, type BenchContext, type Row, type TestSandbox } from './lib.js';
+import { cliAvailable, fmtMs, pods, ratio, relinkReplicas, replicasLinked, timeUntil, unavailable, type Benchmark, type BenchContext, type Row, type TestSandbox } from './lib.js';
+import { clusterCheckResult, redisCli, secret, sleep } from '../test/support/redis.js';
 import { probeLine, startProbe, type Probe, type ProbeReport } from './probe.js';
 
 const NS = 'redis';
@@ -29,7 +30,7 @@ const SYSTEMS: System[] = [
 
 async function passwords(sb: TestSandbox): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const s of SYSTEMS) out[s.name] = await secretValue(sb, NS, s.secret[0], s.secret[1]);
+  for (const s of SYSTEMS) out[s.name] = await secret(sb, NS, s.secret[0], s.secret[1]);
   return out;
 }
 
@@ -37,10 +38,10 @@ async function passwords(sb: TestSandbox): Promise<Record<string, string>> {
 async function healthy(sb: TestSandbox, s: System, password: string): Promise<boolean> {
   const ps = await pods(sb, NS, s.selector);
   if (ps.length === 0 || ps.some((p) => !p.ready || !p.ip)) return false;
-  if (s.mode === 'cluster') return (await clusterCheck(password, ps[0].ip, 30_000)).ok && (await replicasLinked(password, ps.map((p) => p.ip)));
+  if (s.mode === 'cluster') return (await clusterCheckResult(password, ps[0].ip, 30_000)).ok && (await replicasLinked(password, ps.map((p) => p.ip)));
   let masters = 0;
   for (const p of ps) {
-    const info = (await redisCli(password, ['-h', p.ip, 'INFO', 'replication'], 10_000)).stdout;
+    const info = (await redisCli(p.ip, 6379, password, ['INFO', 'replication'], 10_000)).stdout;
     if (info.includes('role:master')) masters++;
     else if (!info.includes('master_link_status:up')) return false;
   }
@@ -66,7 +67,7 @@ async function busiestNode(sb: TestSandbox, pw: Record<string, string>): Promise
   const byNode = new Map<string, string[]>();
   for (const s of SYSTEMS) {
     for (const p of await pods(sb, NS, s.selector)) {
-      const role = (await redisCli(pw[s.name], ['-h', p.ip, 'ROLE'], 10_000)).stdout;
+      const role = (await redisCli(p.ip, 6379, pw[s.name], ['ROLE'], 10_000)).stdout;
       if (role.startsWith('master')) byNode.set(p.node, [...(byNode.get(p.node) ?? []), p.name]);
     }
   }

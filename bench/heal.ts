@@ -3,7 +3,8 @@
 // in life: once healed with `kubectl redis heal sts/cache --yes`, once with what a user would otherwise run,
 // `redis-cli --cluster fix` (which knows nothing of Kubernetes). The clock starts when the fault is in place (for
 // restarted pods: at the delete, so the restart is on both clocks) and stops at the first check that passes.
-import { clusterCheck, fmtMs, pods, ratio, redisCli, relinkReplicas, replicaLinkState, replicasLinked, secretValue, sleep, timeUntil, type Benchmark, type BenchContext, type PodAddr, type Row, type TestSandbox } from './lib.js';
+import { fmtMs, pods, ratio, relinkReplicas, replicaLinkState, replicasLinked, timeUntil, type Benchmark, type BenchContext, type PodAddr, type Row, type TestSandbox } from './lib.js';
+import { clusterCheckResult, redisCli, secret, sleep } from '../test/support/redis.js';
 
 const NS = 'redis';
 const TARGET = 'sts/cache';
@@ -35,7 +36,7 @@ class Helpers {
   }
 
   async cli(ip: string, args: string[]): Promise<string> {
-    const r = await redisCli(this.password, ['-h', ip, '-p', '6379', ...args], 20_000);
+    const r = await redisCli(ip, 6379, this.password, args, 20_000);
     if (r.code !== 0) throw new Error(`redis-cli ${args.join(' ')}: ${r.stderr.trim()}`);
     return r.stdout.trim();
   }
@@ -47,7 +48,7 @@ class Helpers {
   async check(): Promise<{ ok: boolean; text: string }> {
     const ps = (await this.pods()).filter((x) => x.ip);
     if (ps.length === 0) return { ok: false, text: 'no pod has an IP' };
-    const results = await Promise.all(ps.map(async (p) => ({ p, r: await clusterCheck(this.password, p.ip, 30_000) })));
+    const results = await Promise.all(ps.map(async (p) => ({ p, r: await clusterCheckResult(this.password, p.ip, 30_000) })));
     const bad = results.find((x) => !x.r.ok);
     return bad ? { ok: false, text: `from ${bad.p.name}: ${bad.r.text}` } : results[0].r;
   }
@@ -101,7 +102,7 @@ class Helpers {
     const p = (await this.pods()).find((x) => x.ip);
     if (!p) return { code: 1, out: 'no pod has an IP' };
     // --cluster-yes does not answer every prompt of 7.0's fix (covering slots that hold keys): answer as a user would
-    const r = await redisCli(this.password, ['--cluster', 'fix', `${p.ip}:6379`, '--cluster-yes'], 120_000, 'yes\n'.repeat(50));
+    const r = await redisCli(p.ip, 6379, this.password, ['--cluster', 'fix', `${p.ip}:6379`, '--cluster-yes'], 120_000, 'yes\n'.repeat(50));
     return { code: r.code, out: `${r.stdout}\n${r.stderr}` };
   }
 
@@ -267,7 +268,7 @@ export const heal: Benchmark = {
   summary: 'fault -> redis-cli --cluster check OK: kubectl redis heal vs redis-cli --cluster fix (sts/cache, 6 nodes)',
   async run(ctx: BenchContext) {
     const sb = await ctx.demo();
-    const h = new Helpers(sb, await secretValue(sb, NS, 'cache', 'redis-password'), ctx.log);
+    const h = new Helpers(sb, await secret(sb, NS, 'cache', 'redis-password'), ctx.log);
     const rows: Row[] = [];
     const attempts: Record<string, Attempt[]> = {};
     // BENCH_HEAL_FAULTS=word,word runs only the faults whose name contains one of the words

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, sandboxAt, startSandbox, type RunResult, type TestSandbox } from '../test/support/sandbox.js';
+import { redisCli, sleep } from '../test/support/redis.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 /** The checkout whose built CLI is measured: this one, or the worktree `--compare REF` built (KUBECTL_REDIS_CLI_ROOT). */
@@ -49,10 +50,6 @@ export interface Benchmark {
   name: string;
   summary: string;
   run(ctx: BenchContext): Promise<Row[]>;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 export function median(values: number[]): number {
@@ -237,13 +234,6 @@ export function attachSandbox(dir: string): TestSandbox {
   return sandboxAt(resolve(dir), async () => undefined);
 }
 
-/** A Secret's value, decoded. */
-export async function secretValue(sb: TestSandbox, ns: string, name: string, key: string): Promise<string> {
-  const r = await sb.kubectl(['get', 'secret', '-n', ns, name, '-o', `jsonpath={.data.${key.replace(/\./g, '\\.')}}`]);
-  if (r.code !== 0) throw new Error(`secret ${ns}/${name}: ${r.stderr.trim()}`);
-  return Buffer.from(r.stdout, 'base64').toString('utf8');
-}
-
 export interface PodAddr {
   name: string;
   ip: string;
@@ -260,18 +250,6 @@ export async function pods(sb: TestSandbox, ns: string, selector: string, contex
   }).sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
 }
 
-/** redis-cli with the password in REDISCLI_AUTH (never on its command line). */
-export function redisCli(password: string, args: string[], timeoutMs = 60_000, input?: string): Promise<RunResult> {
-  return run('redis-cli', ['--no-auth-warning', ...args], { env: { ...process.env, REDISCLI_AUTH: password }, timeoutMs, input });
-}
-
-/** `redis-cli --cluster check` from one node: OK when every slot is covered with no error or warning. */
-export async function clusterCheck(password: string, ip: string, timeoutMs = 60_000): Promise<{ ok: boolean; text: string; code: number }> {
-  const r = await redisCli(password, ['--cluster', 'check', `${ip}:6379`], timeoutMs);
-  const text = r.stdout + r.stderr;
-  return { ok: r.code === 0 && !/\[ERR\]|\[WARNING\]/.test(text) && /All 16384 slots covered/.test(text), text, code: r.code };
-}
-
 /** Every replica among these nodes has its replication link up (a cluster check passes while a replica still syncs). */
 export async function replicasLinked(password: string, ips: string[]): Promise<boolean> {
   return (await replicaLinkState(password, ips)) === 'linked';
@@ -285,7 +263,7 @@ export async function replicasLinked(password: string, ips: string[]): Promise<b
 export async function replicaLinkState(password: string, ips: string[]): Promise<'linked' | 'stale-ip' | 'down' | 'unknown'> {
   let state: 'linked' | 'down' = 'linked';
   for (const ip of ips) {
-    const info = (await redisCli(password, ['-h', ip, 'INFO', 'replication'], 10_000)).stdout;
+    const info = (await redisCli(ip, 6379, password, ['INFO', 'replication'], 10_000)).stdout;
     if (!info.includes('role:')) return 'unknown';
     if (!info.includes('role:slave')) continue;
     const host = /^master_host:(.*)$/m.exec(info)?.[1]?.trim();
@@ -302,12 +280,12 @@ export async function replicaLinkState(password: string, ips: string[]): Promise
 export async function relinkReplicas(password: string, nodes: PodAddr[]): Promise<string[]> {
   const fixed: string[] = [];
   for (const p of nodes) {
-    const info = (await redisCli(password, ['-h', p.ip, 'INFO', 'replication'], 10_000)).stdout;
+    const info = (await redisCli(p.ip, 6379, password, ['INFO', 'replication'], 10_000)).stdout;
     if (!info.includes('role:slave') || info.includes('master_link_status:up')) continue;
-    const me = (await redisCli(password, ['-h', p.ip, 'CLUSTER', 'NODES'], 10_000)).stdout.split('\n').find((l) => l.split(' ')[2]?.includes('myself'));
+    const me = (await redisCli(p.ip, 6379, password, ['CLUSTER', 'NODES'], 10_000)).stdout.split('\n').find((l) => l.split(' ')[2]?.includes('myself'));
     const master = me?.split(' ')[3];
     if (!master || master === '-') continue;
-    const r = await redisCli(password, ['-h', p.ip, 'CLUSTER', 'REPLICATE', master], 10_000);
+    const r = await redisCli(p.ip, 6379, password, ['CLUSTER', 'REPLICATE', master], 10_000);
     if (r.stdout.trim() === 'OK') fixed.push(p.name);
   }
   return fixed;

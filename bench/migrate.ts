@@ -3,7 +3,8 @@
 // time. Needs `kubectl redis migrate`; until it exists the rows say "not available yet". The ordinal a line of the
 // CLI's progress is about is read from its stderr ("ordinal N" / "cache-N"), so each gap is charged to the ordinal
 // being moved when it happened.
-import { cliAvailable, clusterCheck, fmtMs, pods, secretValue, unavailable, type Benchmark, type Row } from './lib.js';
+import { cliAvailable, fmtMs, pods, unavailable, type Benchmark, type Row } from './lib.js';
+import { clusterCheckResult, secret } from '../test/support/redis.js';
 import { probeLine, startProbe } from './probe.js';
 
 const NS = 'redis';
@@ -19,7 +20,7 @@ export const migrate: Benchmark = {
       return [unavailable('migrate sts/cache east -> west: longest write gap per ordinal', target, 'not available yet'), unavailable('migrate sts/cache east -> west: total time', 'reported (no target)', 'not available yet')];
     }
     const sb = await ctx.twoClusters('bitnami-cluster');
-    const password = await secretValue(sb, NS, 'cache', 'redis-password');
+    const password = await secret(sb, NS, 'cache', 'redis-password');
     const before = await pods(sb, NS, SELECTOR);
     const probe = await startProbe({ name: 'cache', mode: 'cluster', hosts: before.map((p) => ({ host: p.ip, port: 6379 })), password, prefix: 'bench:migrate' });
     let current = '';
@@ -40,7 +41,7 @@ export const migrate: Benchmark = {
     const west = await pods(sb, NS, SELECTOR, 'west').catch(() => []);
     const westPods = west.length;
     const checkIp = west.find((p) => p.ip)?.ip;
-    const check = checkIp ? await clusterCheck(password, checkIp) : { ok: false };
+    const check = checkIp ? await clusterCheckResult(password, checkIp) : { ok: false };
     const ok = r.code === 0;
     await ctx.releaseTwoClusters('bitnami-cluster');
     const rows: Row[] = [];

@@ -11,6 +11,7 @@
 // cluster-internal client); sentinel mode asks the sentinels for the master, as an application would; standalone
 // writes to one node.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { sleep } from '../test/support/redis.js';
 
 export interface ProbeHost {
   host: string;
@@ -95,7 +96,6 @@ interface Ack {
 }
 
 const now = (): number => performance.now();
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;

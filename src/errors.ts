@@ -82,3 +82,8 @@ export class TimeoutError extends KubectlRedisError {
     super(message, opts);
   }
 }
+
+/** The sentence of whatever was thrown (an Error's message, or the value itself). */
+export function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

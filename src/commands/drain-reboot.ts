@@ -4,7 +4,8 @@ import { KubectlRedisError, UsageError } from '../errors.js';
 import { isTransient } from '../kube/retry.js';
 import type { OutputSpec } from '../render/output.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
-import type { NodeResult, PlanRow } from '../workflows/drain-reboot/workflow.js';
+import type { PlanRow } from '../reconcile/types.js';
+import type { NodeResult } from '../workflows/drain-reboot/workflow.js';
 
 const short = (id: string | undefined) => (id ? id.slice(0, 8) : '?');
 

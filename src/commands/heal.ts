@@ -5,28 +5,25 @@ import { palette } from '../render/color.js';
 import { renderOutput, toJson, toYaml, type OutputSpec } from '../render/output.js';
 import { requirePermissions } from '../kube/access.js';
 import { TargetSession } from '../reconcile/session.js';
-import { FINDING_KINDS, type Action, type FindingKind } from '../reconcile/types.js';
+import { FINDING_KINDS, type Action, type FindingKind, type PlanRow } from '../reconcile/types.js';
 import { resolveTarget } from '../targets/index.js';
 import { parseDuration } from '../util/duration.js';
 import { heal, healable, type HealResult } from '../workflows/heal/index.js';
-import { findingsText } from '../workflows/status/view.js';
+import { findingsText } from '../render/status.js';
 import { buildReport } from '../workflows/status/report.js';
 
-interface PlanRow {
-  n: number;
-  action: Action;
-}
+const planRows = (actions: Action[]): PlanRow[] => actions.map((a, i) => ({ n: i + 1, step: a.kind, pod: a.pod, action: a.description, why: a.why, risk: a.risk }));
 
 /** The numbered plan: before asking (with each step's risk) and as the result of --dry-run. */
 function planSpec(withRisk: boolean): OutputSpec<PlanRow> {
   return {
     columns: [
       { header: '#', value: (r) => r.n },
-      { header: 'ACTION', value: (r) => r.action.kind },
-      { header: 'POD', value: (r) => r.action.pod },
-      { header: 'WHAT', value: (r) => r.action.description },
-      { header: 'WHY', value: (r) => r.action.why },
-      ...(withRisk ? [{ header: 'RISK', value: (r: PlanRow) => r.action.risk }] : []),
+      { header: 'ACTION', value: (r) => r.step },
+      { header: 'POD', value: (r) => r.pod },
+      { header: 'WHAT', value: (r) => r.action },
+      { header: 'WHY', value: (r) => r.why },
+      ...(withRisk ? [{ header: 'RISK', value: (r: PlanRow) => r.risk }] : []),
     ],
   };
 }
@@ -66,7 +63,7 @@ Heal of a target whose operator is running and not paused warns that the operato
   }
 
   private async printPlan(actions: Action[]): Promise<void> {
-    process.stderr.write(await renderOutput('table', actions.map((action, i) => ({ n: i + 1, action })), planSpec(true)));
+    process.stderr.write(await renderOutput('table', planRows(actions), planSpec(true)));
   }
 
   async run(): Promise<void> {
@@ -145,7 +142,7 @@ Heal of a target whose operator is running and not paused warns that the operato
         if (result.firstPlan.outcome === 'actions') {
           if (human) {
             this.out(`Plan for ${ref} (dry run, nothing changed):`);
-            this.out(await renderOutput(this.outputFormat, result.firstPlan.actions.map((action, i) => ({ n: i + 1, action })), planSpec(false)));
+            this.out(await renderOutput(this.outputFormat, planRows(result.firstPlan.actions), planSpec(false)));
           }
         }
         return;

@@ -5,7 +5,8 @@ import type { KubeClient } from '../kube/client.js';
 import { palette } from '../render/color.js';
 import { renderOutput, toJson, toYaml } from '../render/output.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
-import type { MigrateOutcome, MovedPod, PlanRow } from '../workflows/migrate/workflow.js';
+import type { PlanRow } from '../reconcile/types.js';
+import type { MigrateOutcome, MovedPod } from '../workflows/migrate/workflow.js';
 import type { Check } from '../workflows/migrate/preflight.js';
 
 export default class Migrate extends BaseCommand<typeof Migrate> {

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { parseDuration } from '../util/duration.js';
 import { applyPauseRetrying, checkPermissions, preparePause } from '../workflows/pause/index.js';
-import { changeRows, showAndConfirm } from '../workflows/pause/view.js';
+import { changeRows, showAndConfirm } from '../render/pause.js';
 
 export default class Pause extends BaseCommand<typeof Pause> {
   static override summary = "Stop an operator's reconciliation of one Redis, with who, why and until when on record.";

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { applyPauseRetrying, checkPermissions, prepareResume } from '../workflows/pause/index.js';
-import { showAndConfirm } from '../workflows/pause/view.js';
+import { showAndConfirm } from '../render/pause.js';
 
 export default class Resume extends BaseCommand<typeof Resume> {
   static override summary = "Restart an operator's reconciliation that pause stopped, undoing exactly what pause did.";

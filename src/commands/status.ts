@@ -6,7 +6,8 @@ import { renderOutput } from '../render/output.js';
 import { discoverAll, resolveTarget, type Target } from '../targets/index.js';
 import { parseDuration } from '../util/duration.js';
 import { collectReports, hasProblems, type TargetReport } from '../workflows/status/report.js';
-import { findingsText, overviewSpec, podSpec, statusDocument, targetHeader } from '../workflows/status/view.js';
+import { findingsText, overviewSpec, podSpec, targetHeader } from '../render/status.js';
+import { statusDocument } from '../workflows/status/report.js';
 
 export default class Status extends BaseCommand<typeof Status> {
   static override summary = 'Show every Redis in scope: topology, roles, slots, lag, pause state and what is wrong.';

@@ -1,5 +1,5 @@
-// Label selectors as the API server evaluates them (metav1.LabelSelector and the string form). Shared by the
-// CLI and the sandbox: one implementation, tested once.
+// Label selectors as the API server evaluates them (metav1.LabelSelector and the string form). The sandbox has its
+// own (sandbox/core/selectors.ts): it shares no code with the product it tests.
 
 export interface LabelSelectorRequirement {
   key: string;

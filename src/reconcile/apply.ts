@@ -2,7 +2,7 @@
 // re-check the precondition on the latest observation right before acting (the world changes meanwhile, the
 // Kured lesson), act, then re-observe until the postcondition holds. Stops at the first failure with a report.
 import type { RedisNode } from '../redis/connect.js';
-import { RedisError } from '../errors.js';
+import { RedisError, errText } from '../errors.js';
 import { waitFor, notYet } from '../kube/wait.js';
 import { describeCondition, holds } from './conditions.js';
 import type { Action, Condition, Observed } from './types.js';
@@ -45,7 +45,6 @@ const FAILOVER_RETRY_MS = 7000;
 
 const allHold = (o: Observed, cs: Condition[]) => cs.every((c) => holds(o, c));
 const firstFailing = (o: Observed, cs: Condition[]) => cs.find((c) => !holds(o, c));
-const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 function podIp(o: Observed, pod: string): string | undefined {
   return o.pods.find((p) => p.name === pod)?.ip;

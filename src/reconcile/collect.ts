@@ -1,6 +1,7 @@
 // The I/O half of observe: read a target's pods from Kubernetes and every Redis / sentinel's own view,
 // concurrently with a bounded pool and a per-node timeout. An unreachable node is recorded, never thrown.
 // Knows nothing of operators: what to read comes in a CollectSpec that the target adapter fills in.
+import { errText } from '../errors.js';
 import type { KubeObject, KubeReader } from '../kube/types.js';
 import type { ClusterNodeEntry, PodDialer, ReplicationInfo, SentinelRecord } from '../redis/types.js';
 import { parseMemoryInfo, parseReplicationInfo, totalKeys, type ClusterInfo } from '../redis/info.js';
@@ -107,7 +108,6 @@ export function podObservation(p: KubeObject, component: 'redis' | 'sentinel'): 
   };
 }
 
-const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 function connectTo(spec: CollectSpec, deps: CollectDeps, pod: PodObservation | string, port: number, auth: CollectSpec['auth']): Promise<RedisNode> {
   const name = typeof pod === 'string' ? pod : pod.name;

@@ -3,7 +3,8 @@
 import type { KubeObject, KubeReader } from '../kube/types.js';
 import type { PodDialer } from '../redis/types.js';
 import { collect, type Collected, type CollectSpec, type PodObservation } from './collect.js';
-import type { ClusterInfoFact, Observed, OperatorFact, PauseFact, PdbFact, PodFact, RedisNodeFact, SentinelFact, TargetFact } from './types.js';
+import type { PauseFact } from '../targets/pause.js';
+import type { ClusterInfoFact, Observed, OperatorFact, PdbFact, PodFact, RedisNodeFact, SentinelFact, TargetFact } from './types.js';
 import { matchesLabelSelector, type LabelSelector } from '../kube/selector.js';
 import { RES } from '../kube/resources.js';
 

@@ -3,20 +3,7 @@
 // as `old => new` (as CloudNativePG's `maintenance set` does), asks, and applies one merge patch.
 import { RefusedError, UsageError } from '../errors.js';
 import { formatAge } from '../util/duration.js';
-import type { PauseFact } from './types.js';
-
-export type PauseMechanism =
-  | { type: 'annotation'; key: string; value: string; presenceOnly: boolean }
-  | { type: 'none'; why: string; fallback: 'scale-operator' | 'nothing-to-pause' };
-
-/** Our own audit annotations (the keys come from src/targets: only targets know annotation keys). */
-export interface AuditKeys {
-  by: string;
-  at: string;
-  reason: string;
-  until: string;
-  operatorReplicas: string;
-}
+import { pauseState, type AuditKeys, type PauseMechanism } from '../targets/pause.js';
 
 export interface AnnotationChange {
   key: string;
@@ -55,27 +42,6 @@ const change = (annotations: Record<string, string>, key: string, value: string 
   const old = annotations[key] ?? null;
   return old === value ? [] : [{ key, old, new: value }];
 };
-
-/** What a pause looks like on the object: ours (audit keys) and the operator's own key. */
-export function pauseState(annotations: Record<string, string>, mechanism: PauseMechanism, audit: AuditKeys): PauseFact {
-  const by = annotations[audit.by];
-  const fact: PauseFact = { paused: false, strategy: mechanism.type === 'annotation' ? 'annotation' : 'none' };
-  if (mechanism.type === 'annotation') {
-    const v = annotations[mechanism.key];
-    fact.key = mechanism.key;
-    if (v !== undefined) fact.value = v;
-    fact.paused = mechanism.presenceOnly ? v !== undefined : v === mechanism.value;
-  }
-  if (annotations[audit.operatorReplicas] !== undefined) {
-    fact.strategy = 'operator-scale-down';
-    fact.paused = true;
-  }
-  if (by !== undefined) fact.by = by;
-  if (annotations[audit.at] !== undefined) fact.at = annotations[audit.at];
-  if (annotations[audit.reason] !== undefined) fact.reason = annotations[audit.reason];
-  if (annotations[audit.until] !== undefined) fact.until = annotations[audit.until];
-  return fact;
-}
 
 export function planPause(req: PauseRequest): PausePlan {
   if (!req.reason.trim()) throw new UsageError('--reason is required: say why reconciliation is paused, so whoever finds it paused knows');

@@ -1,14 +1,52 @@
 // One way every command reaches a target: its context (operator, pause mechanism, password), observe bound to it,
 // and Redis connections by pod (port-forward by default, pod IPs with --direct), all closed by close().
 import type { KubeClient } from '../kube/client.js';
+import type { KubeReader } from '../kube/types.js';
 import { connectPod, directDialer, type RedisNode } from '../redis/connect.js';
 import type { PodDialer } from '../redis/types.js';
-import { targetContext, type Target, type TargetContext } from '../targets/index.js';
-import { observe } from './observe.js';
-import type { Observed } from './types.js';
+import { targetOperator, targetSecrets, type OperatorInfo, type Target } from '../targets/index.js';
+import type { PauseMechanism } from '../targets/pause.js';
+import type { CollectSpec } from './collect.js';
+import { observe, type ObserveInput } from './observe.js';
+import type { Observed, OperatorFact } from './types.js';
 import { RES } from '../kube/resources.js';
 
 const PODS = RES.pods;
+
+/** Everything a command needs to act on a target: its operator, how to pause it, and observe's input. */
+export interface TargetContext {
+  target: Target;
+  operator: OperatorInfo;
+  mechanism: PauseMechanism;
+  observeInput: ObserveInput;
+}
+
+/** What the adapter knows of a target (src/targets), turned into what observe reads. */
+export async function targetContext(reader: KubeReader, target: Target): Promise<TargetContext> {
+  // independent reads, asked at once; a failure is still told in the order they were
+  const operatorP = targetOperator(reader, target);
+  const secretsP = targetSecrets(reader, target);
+  await Promise.allSettled([operatorP, secretsP]);
+  const { operator, mechanism, pause } = await operatorP;
+  const secrets = await secretsP;
+  const spec: CollectSpec = {
+    namespace: target.namespace, topology: target.topology, redisSelector: target.redisSelector, sentinelSelector: target.sentinelSelector,
+    sentinelInRedisPods: target.sentinelInRedisPods, redisPort: target.redisPort, sentinelPort: target.sentinelPort,
+    sentinelMasterName: target.sentinelMasterName, auth: secrets.password !== undefined ? { password: secrets.password } : undefined, tls: secrets.tls,
+    secretHint: secrets.secretHint,
+  };
+  // Sentinels of spotahome and Bitnami run without a password of their own.
+  const opFact: OperatorFact = { present: operator.present, running: operator.running };
+  if (operator.replicas !== undefined) opFact.replicas = operator.replicas;
+  if (operator.version !== undefined) opFact.version = operator.version;
+  if (operator.deployment !== undefined) opFact.deployment = operator.deployment;
+  const observeInput: ObserveInput = {
+    fact: { kind: target.kind, name: target.name, namespace: target.namespace, system: target.system, topology: target.topology, expected: target.expected, ref: target.ref },
+    spec, roleLabel: target.roleLabel, pdbNames: target.pdbNames, pause, operator: opFact,
+    podPlacement: (p) => (p.labels.statefulSet ? { shard: p.labels.statefulSet } : {}),
+  };
+  return { target, operator, mechanism, observeInput };
+}
 
 export interface SessionOptions {
   direct: boolean;

@@ -1,9 +1,8 @@
 // The data the reconcile library decides on: what was observed, what is wrong with it, and what to do about it.
 // Everything here is plain JSON (fixtures are JSON files) so diagnose and plan stay pure and testable without a cluster.
 import type { ClusterNodeEntry, ReplicationInfo } from '../redis/types.js';
-
-export type SystemName = 'ot' | 'spotahome' | 'freshworks' | 'ucloud' | 'bitnami' | 'kubedb';
-export type Topology = 'cluster' | 'sentinel' | 'replication' | 'standalone';
+import type { PauseFact } from '../targets/pause.js';
+import type { SystemName, Topology } from '../targets/types.js';
 
 export interface TargetFact {
   /** e.g. 'RedisCluster', 'RedisFailover', 'StatefulSet' */
@@ -86,18 +85,6 @@ export interface SentinelFact {
   knownReplicas: string[];
   /** ip:port of every other sentinel it knows */
   knownSentinels: string[];
-}
-
-export interface PauseFact {
-  paused: boolean;
-  /** the operator's own key, when it has one */
-  key?: string;
-  value?: string;
-  by?: string;
-  at?: string;
-  reason?: string;
-  until?: string;
-  strategy: 'annotation' | 'operator-scale-down' | 'none';
 }
 
 export interface OperatorFact {
@@ -290,3 +277,27 @@ export interface Unfixed {
 export type PlanResult =
   | { outcome: 'actions'; actions: Action[]; unfixed?: Unfixed[] }
   | { outcome: 'refused'; message: string; candidates: RefusalCandidate[] };
+
+/** Where a long operation (drain-reboot, migrate) tells its progress: numbered steps, notes and warnings on stderr. */
+export interface Reporter {
+  step(index: number, total: number, title: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/**
+ * One row of a plan as the dry run and the confirmation list it: heal (numbered, per pod, with why and risk),
+ * drain-reboot (per Kubernetes node) and migrate (numbered, with the journal's state of each step).
+ */
+export interface PlanRow {
+  n?: number;
+  /** the Kubernetes node a drain-reboot step acts on */
+  node?: string;
+  /** the pod a heal step acts on */
+  pod?: string;
+  step: string;
+  state?: 'done' | 'to do' | 'in progress';
+  action: string;
+  why?: string;
+  risk?: string;
+}

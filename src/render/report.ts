@@ -1,7 +1,7 @@
 // What `report` prints when the archive is written: where it is and how big, what it holds, and every part it
 // could not collect with the reason (and the permission that was missing). The manifest itself with -o json|yaml.
 import type { ReportResult } from '../workflows/report/index.js';
-import { bytes } from '../workflows/status/view.js';
+import { bytes } from './status.js';
 import type { Palette } from './color.js';
 
 export function reportDocument(r: ReportResult): unknown {

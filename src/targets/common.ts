@@ -1,6 +1,6 @@
 // Pieces every adapter uses: resource refs, our audit annotation keys, version comparison, operator detection.
 import type { KubeObject, KubeReader } from '../kube/types.js';
-import type { AuditKeys } from '../reconcile/pause.js';
+import type { AuditKeys } from './pause.js';
 import type { OperatorInfo, TargetAdapter } from './types.js';
 import { RES } from '../kube/resources.js';
 

@@ -2,10 +2,7 @@
 // kubectl names things (`rediscluster/orders`, `rf/sessions`, `sts/cache`, or a bare name when unambiguous).
 import { KubeError, NotFoundError, UsageError } from '../errors.js';
 import type { KubeReader } from '../kube/types.js';
-import type { CollectSpec } from '../reconcile/collect.js';
-import type { ObserveInput } from '../reconcile/observe.js';
-import { pauseState, type PauseMechanism } from '../reconcile/pause.js';
-import type { OperatorFact } from '../reconcile/types.js';
+import { pauseState, type PauseFact, type PauseMechanism } from './pause.js';
 import { bitnamiCluster, bitnamiReplication, bitnamiSentinel } from './bitnami.js';
 import { AUDIT_KEYS, detectOperator } from './common.js';
 import { otRedis, otRedisCluster, otRedisReplication, otRedisSentinel } from './ot.js';
@@ -63,12 +60,26 @@ export async function resolveTarget(reader: KubeReader, spec: string, namespace:
   return matches[0];
 }
 
-/** Everything a command needs to act on a target: its operator, how to pause it, and observe's input. */
-export interface TargetContext {
-  target: Target;
+/** Which operator runs a target, how it pauses the target, and whether the target is paused now. */
+export interface TargetOperator {
   operator: OperatorInfo;
   mechanism: PauseMechanism;
-  observeInput: ObserveInput;
+  pause: PauseFact;
+}
+
+export async function targetOperator(reader: KubeReader, target: Target): Promise<TargetOperator> {
+  const adapter = adapterOf(target);
+  const operator = await detectOperator(reader, adapter);
+  if (target.system === 'spotahome' && operator.image && FRESHWORKS_IMAGES.some((re) => re.test(operator.image ?? ''))) target.system = 'freshworks';
+  const mechanism = adapter.pauseMechanism(target, operator);
+  return { operator, mechanism, pause: pauseState(target.object.metadata.annotations ?? {}, mechanism, AUDIT_KEYS) };
+}
+
+/** The secrets a target's Redis is reached with: its password and the CA of its TLS, each with where it came from. */
+export interface TargetSecrets {
+  password?: string;
+  secretHint?: string;
+  tls?: { ca?: Buffer; caHint: string };
 }
 
 async function secretValue(reader: KubeReader, namespace: string, ref: { name: string; key: string }, owner: string): Promise<string> {
@@ -82,42 +93,20 @@ async function secretValue(reader: KubeReader, namespace: string, ref: { name: s
   return Buffer.from(raw, 'base64').toString('utf8');
 }
 
-export async function targetContext(reader: KubeReader, target: Target): Promise<TargetContext> {
-  const adapter = adapterOf(target);
-  // three independent reads: asked at once, not one after the other (a failure is still told in the order they were)
-  const tlsSecret = target.tlsSecret;
-  const operatorP = detectOperator(reader, adapter);
+export async function targetSecrets(reader: KubeReader, target: Target): Promise<TargetSecrets> {
+  const out: TargetSecrets = {};
+  // two independent reads: asked at once, not one after the other (a failure is still told in the order they were)
   const passwordP = target.passwordSecret ? secretValue(reader, target.namespace, target.passwordSecret, target.ref) : Promise.resolve(undefined);
-  const tlsP = tlsSecret ? reader.get(SECRETS, target.namespace, tlsSecret.name) : Promise.resolve(undefined);
-  await Promise.allSettled([operatorP, passwordP, tlsP]);
-  const operator = await operatorP;
-  const password = await passwordP;
-  const tlsObject = await tlsP;
-  if (target.system === 'spotahome' && operator.image && FRESHWORKS_IMAGES.some((re) => re.test(operator.image ?? ''))) target.system = 'freshworks';
-  const mechanism = adapter.pauseMechanism(target, operator);
-  const annotations = target.object.metadata.annotations ?? {};
-  let tls: CollectSpec['tls'];
-  if (tlsSecret) {
-    const ca = tlsObject?.data?.[tlsSecret.caKey];
-    tls = { ca: ca ? Buffer.from(ca, 'base64') : undefined, caHint: `Secret ${target.namespace}/${tlsSecret.name} key ${tlsSecret.caKey}` };
+  const tlsP = target.tlsSecret ? reader.get(SECRETS, target.namespace, target.tlsSecret.name) : Promise.resolve(undefined);
+  await Promise.allSettled([passwordP, tlsP]);
+  if (target.passwordSecret) {
+    out.password = await passwordP;
+    out.secretHint = `Secret ${target.namespace}/${target.passwordSecret.name} key ${target.passwordSecret.key}`;
   }
-  const spec: CollectSpec = {
-    namespace: target.namespace, topology: target.topology, redisSelector: target.redisSelector, sentinelSelector: target.sentinelSelector,
-    sentinelInRedisPods: target.sentinelInRedisPods, redisPort: target.redisPort, sentinelPort: target.sentinelPort,
-    sentinelMasterName: target.sentinelMasterName, auth: password !== undefined ? { password } : undefined, tls,
-    secretHint: target.passwordSecret ? `Secret ${target.namespace}/${target.passwordSecret.name} key ${target.passwordSecret.key}` : undefined,
-  };
-  // Sentinels of spotahome and Bitnami run without a password of their own.
-  const opFact: OperatorFact = { present: operator.present, running: operator.running };
-  if (operator.replicas !== undefined) opFact.replicas = operator.replicas;
-  if (operator.version !== undefined) opFact.version = operator.version;
-  if (operator.deployment !== undefined) opFact.deployment = operator.deployment;
-  const observeInput: ObserveInput = {
-    fact: { kind: target.kind, name: target.name, namespace: target.namespace, system: target.system, topology: target.topology, expected: target.expected, ref: target.ref },
-    spec, roleLabel: target.roleLabel, pdbNames: target.pdbNames,
-    pause: pauseState(annotations, mechanism, AUDIT_KEYS),
-    operator: opFact,
-    podPlacement: (p) => (p.labels.statefulSet ? { shard: p.labels.statefulSet } : {}),
-  };
-  return { target, operator, mechanism, observeInput };
+  if (target.tlsSecret) {
+    const s = await tlsP;
+    const ca = s?.data?.[target.tlsSecret.caKey];
+    out.tls = { ca: ca ? Buffer.from(ca, 'base64') : undefined, caHint: `Secret ${target.namespace}/${target.tlsSecret.name} key ${target.tlsSecret.caKey}` };
+  }
+  return out;
 }

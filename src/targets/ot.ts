@@ -3,7 +3,7 @@
 // Pause: `<kind>.opstreelabs.in/skip-reconcile`; v0.15.0–v0.19.0 pause on the key's presence (so "false" pauses too
 // and resume must delete it), later versions only on "true" (operators.md, OT PR #1202).
 import type { KubeObject, KubeReader, ResourceRef } from '../kube/types.js';
-import type { PauseMechanism } from '../reconcile/pause.js';
+import type { PauseMechanism } from './pause.js';
 import { compareVersions, num } from './common.js';
 import type { OperatorInfo, Target, TargetAdapter } from './types.js';
 

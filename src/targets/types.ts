@@ -1,8 +1,10 @@
 // A target: one Redis deployment as an operator or chart made it. Plain data that the rest of the product reads;
 // only src/targets knows how an operator names, labels and pauses things.
 import type { KubeObject, KubeReader, ResourceRef } from '../kube/types.js';
-import type { PauseMechanism } from '../reconcile/pause.js';
-import type { SystemName, Topology } from '../reconcile/types.js';
+import type { PauseMechanism } from './pause.js';
+
+export type SystemName = 'ot' | 'spotahome' | 'freshworks' | 'ucloud' | 'bitnami' | 'kubedb';
+export type Topology = 'cluster' | 'sentinel' | 'replication' | 'standalone';
 
 export interface Target {
   system: SystemName;

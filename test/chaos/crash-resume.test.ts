@@ -14,7 +14,8 @@ import assert from 'node:assert/strict';
 import { startProbe, type Probe, type ProbeReport } from '../../bench/probe.js';
 import { NODE_STEPS, stepKey } from '../../src/workflows/drain-reboot/plan.js';
 import { migrationSteps, stepId, type MigrationStep } from '../../src/workflows/migrate/objects.js';
-import { run, startSandbox, type LiveResult, type RunResult, type TestSandbox } from '../support/sandbox.js';
+import { startSandbox, type LiveResult, type RunResult, type TestSandbox } from '../support/sandbox.js';
+import { redisCli as redisCliAt } from '../support/redis.js';
 
 const NS = 'redis';
 const NODES = ['east-node-1', 'east-node-2', 'east-node-3'];
@@ -65,9 +66,7 @@ async function podIps(selector: string, context = 'east'): Promise<string[]> {
   return list.items.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.status?.podIP ?? '').filter(Boolean);
 }
 
-function redisCli(target: string, ip: string, args: string[]): Promise<RunResult> {
-  return run('redis-cli', ['-h', ip, '-p', '6379', '--no-auth-warning', ...args], { env: { ...process.env, REDISCLI_AUTH: passwords[target] }, timeoutMs: 30_000 });
-}
+const redisCli = (target: string, ip: string, args: string[]): Promise<RunResult> => redisCliAt(ip, 6379, passwords[target], args);
 
 /** Objects whose operator we could have paused: none may carry a pause annotation, unless `allowed` says so. */
 async function pausedObjects(context: string, allowed: (kind: string, name: string) => boolean = () => false): Promise<string[]> {

@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import { startProbe, type Probe } from '../../bench/probe.js';
 import { clusterCheck, nodeIds, podsIn, twiceWatcher, type MigrationTarget } from '../support/migration.js';
 import { startSandbox, type LiveOptions, type RunResult, type TestSandbox } from '../support/sandbox.js';
-import { eventually } from '../sandbox/redis-helpers.js';
+import { eventually } from '../support/redis.js';
 
 const NS = 'redis';
 const CACHE = 'app.kubernetes.io/instance=cache';

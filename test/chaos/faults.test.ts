@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { startProbe, type Probe } from '../../bench/probe.js';
 import { startSandbox, type LiveCli, type RunResult, type TestSandbox } from '../support/sandbox.js';
-import { clusterCheck, eventually, kjson, o, pods, rc, sleep, type ClusterTarget } from '../sandbox/redis-helpers.js';
+import { clusterCheck, eventually, kjson, o, pods, rc, secret, sleep, type ClusterTarget } from '../support/redis.js';
 
 const NS = 'redis';
 const MARK = 'redis.kubectl.io/drain-reboot';
@@ -89,9 +89,7 @@ async function node(name: string): Promise<NodeView> {
   };
 }
 
-async function passwordOf(t: ClusterTarget): Promise<string> {
-  return Buffer.from(String(o((await kjson(sb, ['get', 'secret', '-n', NS, t.secret.name])).data)[t.secret.key]), 'base64').toString();
-}
+const passwordOf = (t: ClusterTarget): Promise<string> => secret(sb, NS, t.secret.name, t.secret.key);
 
 /** An interrupted resharding, as redis-cli leaves it: slot 100 MIGRATING on its owner towards another master. */
 async function leaveSlotMigrating(t: ClusterTarget): Promise<void> {

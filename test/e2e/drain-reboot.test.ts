@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { probeLine, startProbe, type Probe } from '../../bench/probe.js';
 import { ROOT, startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
+import { secret as secretOf } from '../support/redis.js';
 
 const NODES = ['east-node-1', 'east-node-2', 'east-node-3'];
 const MARK = 'redis.kubectl.io/drain-reboot';
@@ -30,10 +31,7 @@ async function kjson<T>(args: string[]): Promise<T> {
 
 const node = (name: string) => kjson<NodeJson>(['get', 'node', name]);
 
-async function secret(name: string, key: string): Promise<string> {
-  const s = await kjson<{ data: Record<string, string> }>(['get', 'secret', '-n', 'redis', name]);
-  return Buffer.from(s.data[key], 'base64').toString('utf8');
-}
+const secret = (name: string, key: string): Promise<string> => secretOf(sb, 'redis', name, key);
 
 async function podIps(selector: string): Promise<string[]> {
   const list = await kjson<{ items: Array<{ status: { podIP?: string } }> }>(['get', 'pods', '-n', 'redis', '-l', selector]);

@@ -4,17 +4,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { run, startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
+import { clusterCheckResult, redisCli, secret, sleep } from '../support/redis.js';
+import { errText } from '../../src/errors.js';
 
 let sb: TestSandbox;
 const passwords: Record<string, string> = {};
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 before(async () => {
   sb = await startSandbox({ preset: 'demo' });
-  for (const [name, secret, key] of [['orders', 'orders-redis', 'password'], ['cache', 'cache', 'redis-password'], ['sessions', 'sessions-auth', 'password']]) {
-    const r = await sb.kubectl(['get', 'secret', '-n', 'redis', secret, '-o', `jsonpath={.data.${key}}`]);
-    passwords[name] = Buffer.from(r.stdout, 'base64').toString();
+  for (const [name, secretName, key] of [['orders', 'orders-redis', 'password'], ['cache', 'cache', 'redis-password'], ['sessions', 'sessions-auth', 'password']]) {
+    passwords[name] = await secret(sb, 'redis', secretName, key);
   }
   // the operators would fight the faults and the fixes: pause the ones that can be paused, as a user would
   const p = await sb.cli(['pause', 'rediscluster/orders', '-n', 'redis', '--reason', 'heal tests', '--yes']);
@@ -28,7 +27,7 @@ after(async () => {
 });
 
 function cli(target: string, ip: string, args: string[], port = 6379): Promise<RunResult> {
-  return run('redis-cli', ['-h', ip, '-p', String(port), '--no-auth-warning', ...args], { env: { ...process.env, REDISCLI_AUTH: passwords[target] ?? '' }, timeoutMs: 20_000 });
+  return redisCli(ip, port, passwords[target], args, 20_000);
 }
 
 async function podIps(selector: string): Promise<Array<{ name: string; ip: string; node: string }>> {
@@ -70,9 +69,8 @@ async function waitReady(target: string, count: number): Promise<void> {
 async function clusterCheck(target: string, everyNode = false): Promise<{ ok: boolean; text: string }> {
   const pods = await podIps(SELECTOR[target]);
   const results = await Promise.all((everyNode ? pods : pods.slice(0, 1)).map(async (p) => {
-    const r = await cli(target, p.ip, ['--cluster', 'check', `${p.ip}:6379`]);
-    const text = r.stdout + r.stderr;
-    return { ok: r.code === 0 && !/\[ERR\]|\[WARNING\]/.test(text) && /All 16384 slots covered/.test(text), text: `from ${p.name}:\n${text}` };
+    const { ok, text } = await clusterCheckResult(passwords[target], p.ip, 20_000);
+    return { ok, text: `from ${p.name}:\n${text}` };
   }));
   const bad = results.find((r) => !r.ok);
   return bad ?? { ok: true, text: results.map((r) => r.text).join('\n') };
@@ -104,6 +102,49 @@ interface ClusterFault {
   afterHeal?(healSaid: string): Promise<void>;
   /** Heal the moment the fault is in place: the check and dry run first would give Redis the seconds it needs to mend it alone. */
   healAtOnce?: boolean;
+  /**
+   * The fault as redis-cli sees it, just before heal runs (undefined: not there); default: redis-cli --cluster check
+   * fails from some node, or some node lists an address no pod has. A fault Redis mended alone heals nothing.
+   */
+  visible?(): Promise<string | undefined>;
+}
+
+/** Addresses that some node's CLUSTER NODES lists and no pod of the target has now (a restarted pod's old IP). */
+async function staleAddresses(target: 'orders' | 'cache'): Promise<string[]> {
+  const pods = await podIps(SELECTOR[target]);
+  const ips = new Set(pods.map((p) => p.ip));
+  const stale = new Set<string>();
+  for (const p of pods) {
+    for (const line of (await cli(target, p.ip, ['CLUSTER', 'NODES'])).stdout.split('\n')) {
+      const w = line.trim().split(' ');
+      const host = w[1]?.split(':')[0];
+      if (host && !w[2]?.includes('noaddr') && !ips.has(host)) stale.add(`${p.name} lists ${host}`);
+    }
+  }
+  return [...stale];
+}
+
+async function faultSeen(fault: ClusterFault): Promise<string | undefined> {
+  if (fault.visible) return fault.visible();
+  const check = await clusterCheck(fault.target, true);
+  if (!check.ok) return check.text;
+  const stale = await staleAddresses(fault.target);
+  return stale.length > 0 ? stale.join(', ') : undefined;
+}
+
+/** A replica that shares its master's Kubernetes node, as `replica on node of master`. */
+async function colocated(target: 'orders' | 'cache'): Promise<string | undefined> {
+  const pods = await podIps(SELECTOR[target]);
+  const byId = new Map<string, { name: string; node: string }>();
+  for (const p of pods) byId.set((await cli(target, p.ip, ['CLUSTER', 'MYID'])).stdout.trim(), p);
+  for (const p of pods) {
+    const mine = (await cli(target, p.ip, ['CLUSTER', 'NODES'])).stdout.split('\n').find((l) => l.split(' ')[2]?.includes('myself'));
+    const w = (mine ?? '').split(' ');
+    if (!w[2]?.includes('slave')) continue;
+    const master = byId.get(w[3]);
+    if (master && master.node === p.node) return `${p.name} on ${p.node} of its master ${master.name}`;
+  }
+  return undefined;
 }
 
 /**
@@ -183,6 +224,7 @@ function forgottenFault(target: 'orders' | 'cache', which: 'master' | 'replica')
       // the fault holds: the others do not list it (a forgotten replica passes redis-cli --cluster check)
       await assert.rejects(fullMesh(target), /knows/);
     },
+    visible: () => fullMesh(target).then(() => undefined, (e: unknown) => errText(e)),
     async verify(healSaid) {
       await fullMesh(target);
       // its role, not its master: on the OT preset heal also moves replicas off their master's Kubernetes node
@@ -238,14 +280,15 @@ const clusterFaults: ClusterFault[] = [
       const masters: typeof pods = [];
       const replicas: typeof pods = [];
       for (const p of pods) ((await cli('cache', p.ip, ['ROLE'])).stdout.startsWith('master') ? masters : replicas).push(p);
-      const m = masters[0];
-      const r = replicas.find((x) => x.node === m.node) ?? replicas[0];
-      const pair = pods.find((x) => x.node === m.node && x.name !== m.name);
-      if (replicas.some((x) => x.node === m.node)) {
-        assert.equal((await cli('cache', r.ip, ['CLUSTER', 'REPLICATE', (await cli('cache', m.ip, ['CLUSTER', 'MYID'])).stdout.trim()])).stdout.trim(), 'OK');
-      } else assert.ok(pair, 'some pod shares a node with a master');
+      // a master with a replica pod on its Kubernetes node (after earlier heals spread them out, not always the
+      // first master), and that replica made its replica: without it the fault was not made at all
+      const m = masters.find((x) => replicas.some((r) => r.node === x.node)) ?? masters[0];
+      const r = replicas.find((x) => x.node === m.node);
+      assert.ok(r, 'some replica shares a Kubernetes node with a master');
+      assert.equal((await cli('cache', r.ip, ['CLUSTER', 'REPLICATE', (await cli('cache', m.ip, ['CLUSTER', 'MYID'])).stdout.trim()])).stdout.trim(), 'OK');
       await sleep(6000);
     },
+    visible: () => colocated('cache'),
   },
   forgottenFault('orders', 'replica'),
   forgottenFault('cache', 'master'),
@@ -264,7 +307,7 @@ const clusterFaults: ClusterFault[] = [
       for (let i = 0; i < 30; i++) {
         const dry = await sb.cli(['heal', REF.cache, '-n', 'redis', '--dry-run']);
         why = dry.code !== 0 || /^Plan for /m.test(dry.stdout) ? `heal --dry-run: ${dry.stdout}${dry.stderr}`
-          : await replicasLinked('cache', '').then(() => '', (e: unknown) => (e instanceof Error ? e.message : String(e)));
+          : await replicasLinked('cache', '').then(() => '', (e: unknown) => errText(e));
         if (!why) break;
         await sleep(1000);
       }
@@ -286,6 +329,7 @@ const clusterFaults: ClusterFault[] = [
       }
     },
     healAtOnce: true,
+    visible: () => replicasLinked('cache', '').then(() => undefined, (e: unknown) => errText(e)),
     afterHeal: (healSaid) => replicasLinked('cache', healSaid),
     verify: (healSaid) => replicasLinked('cache', healSaid),
   },
@@ -293,10 +337,21 @@ const clusterFaults: ClusterFault[] = [
     name: 'two pods restarted at once (new IPs; nodes.conf keeps the old ones)',
     target: 'orders',
     async inject() {
+      const old = new Map((await podIps(SELECTOR.orders)).map((p) => [p.name, p.ip]));
       assert.equal((await sb.kubectl(['delete', 'pod', '-n', 'redis', 'orders-leader-0', 'orders-follower-1', '--wait=false'])).code, 0);
-      await sleep(3000);
-      await waitReady('orders', 6);
+      // heal as soon as both answer on new IPs: the pods that kept theirs tell the others the new addresses within
+      // seconds, so waiting for Ready as well let Redis mend this alone before heal ran
+      const deadline = Date.now() + 90_000;
+      for (;;) {
+        const now = (await podIps(SELECTOR.orders)).filter((p) => ['orders-leader-0', 'orders-follower-1'].includes(p.name) && p.ip && p.ip !== old.get(p.name));
+        const answering = await Promise.all(now.map(async (p) => (await cli('orders', p.ip, ['PING'])).stdout.trim() === 'PONG'));
+        if (now.length === 2 && answering.every(Boolean)) break;
+        assert.ok(Date.now() < deadline, 'orders-leader-0 and orders-follower-1 answer on new IPs');
+        await sleep(200);
+      }
     },
+    healAtOnce: true,
+    visible: async () => (await staleAddresses('orders')).join(', ') || undefined,
   },
   {
     name: 'every pod restarted (all addresses stale: CLUSTERDOWN until healed)',
@@ -339,6 +394,8 @@ describe('heal: Redis Cluster faults', () => {
       const keysBefore = await keyCount(fault.target);
       assert.ok(keysBefore >= 300, `${fault.target} has its data (${keysBefore} keys)`);
       await fault.inject();
+      const seen = await faultSeen(fault);
+      assert.ok(seen, `the fault is there before heal runs (redis-cli sees it)`);
       if (!fault.healAtOnce) {
         const check = await clusterCheck(fault.target);
         const dry = await sb.cli(['heal', REF[fault.target], '-n', 'redis', '--dry-run']);

@@ -7,7 +7,7 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProbe, type Probe, type ProbeReport } from '../../bench/probe.js';
-import { eventually } from '../sandbox/redis-helpers.js';
+import { eventually } from '../support/redis.js';
 import { clusterCheck, nodeIds, podsIn, twiceWatcher, type MigrationTarget } from '../support/migration.js';
 import { startSandbox, type LiveOptions, type RunResult, type TestSandbox } from '../support/sandbox.js';
 

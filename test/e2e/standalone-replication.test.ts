@@ -4,7 +4,8 @@
 // ROLE on every pod and against the annotations kubectl shows.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { run, startSandbox, type TestSandbox } from '../support/sandbox.js';
+import { startSandbox, type TestSandbox } from '../support/sandbox.js';
+import { redisCli, secret as secretOf, sleep } from '../support/redis.js';
 import type { TargetReport as Report } from '../../src/workflows/status/report.js';
 
 let ot: TestSandbox;
@@ -24,10 +25,7 @@ async function status(sb: TestSandbox, args: string[] = []): Promise<Report[]> {
   return (JSON.parse(r.stdout) as { items: Report[] }).items;
 }
 
-async function secret(sb: TestSandbox, name: string, key: string): Promise<string> {
-  const r = await sb.kubectl(['get', 'secret', '-n', 'redis', name, '-o', `jsonpath={.data.${key.replace(/\./g, '\\.')}}`]);
-  return Buffer.from(r.stdout, 'base64').toString();
-}
+const secret = (sb: TestSandbox, name: string, key: string): Promise<string> => secretOf(sb, 'redis', name, key);
 
 async function annotations(sb: TestSandbox, resource: string): Promise<Record<string, string>> {
   const r = await sb.kubectl(['get', resource, '-n', 'redis', '-o', 'jsonpath={.metadata.annotations}']);
@@ -35,13 +33,12 @@ async function annotations(sb: TestSandbox, resource: string): Promise<Record<st
 }
 
 async function role(ip: string, password: string): Promise<string> {
-  const r = await run('redis-cli', ['-h', ip, '-p', '6379', '--no-auth-warning', 'ROLE'], { env: { ...process.env, REDISCLI_AUTH: password } });
+  const r = await redisCli(ip, 6379, password, ['ROLE']);
   assert.equal(r.code, 0, r.stderr);
   const first = r.stdout.split('\n')[0].trim();
   return first === 'slave' ? 'replica' : first;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('status on an OT Redis standalone and a Bitnami replication', () => {
   test('redis/scratch: standalone, one pod, the role redis-cli ROLE says', async () => {

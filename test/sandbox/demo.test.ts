@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../support/sandbox.js';
-import { eventually } from './redis-helpers.js';
+import { eventually } from '../support/redis.js';
 
 /** Processes whose command line or working directory mentions `dir`. */
 function processesUnder(dir: string): string[] {

@@ -7,7 +7,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { startSandbox, type TestSandbox } from '../support/sandbox.js';
-import { clusterCheck, eventually, k, kjson, o, pods, rc, redisCli, secret, sleep, type ClusterTarget } from './redis-helpers.js';
+import { clusterCheck, eventually, k, kjson, o, pods, rc, redisCli, secret, sleep, type ClusterTarget } from '../support/redis.js';
 
 const NS = 'redis';
 const cache: ClusterTarget = { ns: NS, selector: 'app.kubernetes.io/instance=cache', secret: { name: 'cache', key: 'redis-password' } };

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import type { TestSandbox } from '../support/sandbox.js';
 import {
   clusterCheck, eventually, fingerprint, k, kjson, o, pods, rc, scaleOperator, secret, sentinelsAgree, sleep, startSandboxes, withoutSpec, type ClusterTarget,
-} from './redis-helpers.js';
+} from '../support/redis.js';
 
 const NS = 'redis';
 const WINDOW_MS = 30_000;

@@ -8,7 +8,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestSandbox } from '../support/sandbox.js';
-import { clusterCheck, eventually, items, k, meta, o, pods, rc, redisCli, secret, sentinelsAgree, sleep, startSandboxes, type ClusterTarget, type Obj } from './redis-helpers.js';
+import { clusterCheck, eventually, items, k, meta, o, pods, rc, redisCli, secret, sentinelsAgree, sleep, startSandboxes, type ClusterTarget, type Obj } from '../support/redis.js';
 
 const NS = 'redis';
 const orders: ClusterTarget = { ns: NS, selector: 'app in (orders-leader,orders-follower)', secret: { name: 'orders-redis', key: 'password' } };

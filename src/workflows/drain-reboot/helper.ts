@@ -2,7 +2,7 @@
 // cordon/uncordon (with our mark), evict through the Eviction API (429 = a PDB says not yet: retry until the timeout),
 // wait for the evicted pods to be gone, and reboot the node (privileged pod, a local command, or someone else).
 import { spawn } from 'node:child_process';
-import { KubeError, RefusedError, TimeoutError } from '../../errors.js';
+import { errText, KubeError, RefusedError, TimeoutError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { deleteObject } from '../../kube/delete.js';
 import { evictPod } from '../../kube/eviction.js';
@@ -221,7 +221,7 @@ export { bootId, isCordoned, isNodeReady };
 
 /** The error when the pods did not go in time: names them, says the node was uncordoned again. */
 export function drainFailed(node: string, cause: unknown, uncordoned: boolean, leftCordonedBy?: string): TimeoutError {
-  const msg = cause instanceof Error ? cause.message : String(cause);
+  const msg = errText(cause);
   if (leftCordonedBy) {
     return new TimeoutError(`draining node "${node}" failed: ${msg}; "${node}" could not be uncordoned either and is left cordoned by drain-reboot ${leftCordonedBy}, not rebooted`, {
       hint: 'once the API server answers, run drain-reboot --resume to finish it, or drain-reboot --abort to uncordon it',

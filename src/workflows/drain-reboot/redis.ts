@@ -1,7 +1,7 @@
 // The Redis half of drain-reboot: which targets have pods on a node, are they healthy, move every master off the
 // node before its pods are evicted (so the eviction costs no failover timeout), and wait until they are healthy
 // again. Goes through the reconcile library (TargetSession: observe + connect) and the pure decisions in plan.ts.
-import { RedisError, RefusedError, TimeoutError } from '../../errors.js';
+import { RedisError, RefusedError, TimeoutError, errText } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { NotYet, notYet, waitFor } from '../../kube/wait.js';
 import { diagnose } from '../../reconcile/diagnose.js';
@@ -31,7 +31,6 @@ export interface TargetOnNode {
 /** Evicts a pod and waits until it is gone (DrainHelper.evictOne). */
 export type EvictOne = (namespace: string, pod: string) => Promise<void>;
 
-const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** Runs one command on a pod's cached connection; a failure drops that connection and reads as "not yet". */
 async function probe<T>(s: TargetSession, pod: string, fn: (n: RedisNode) => Promise<T>, component: 'redis' | 'sentinel' = 'redis'): Promise<T | NotYet> {

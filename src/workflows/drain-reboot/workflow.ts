@@ -3,8 +3,9 @@
 //   precheck -> cordon (+ our mark) -> move masters off -> evict -> delay -> re-check it is still ours -> reboot
 //   -> new boot ID + Ready -> uncordon -> Redis healthy again -> next node.
 // The seed-004 (Kured) rule: if the node was uncordoned during the delay, it is NOT rebooted; we stop and say why.
+import type { PlanRow, Reporter } from '../../reconcile/types.js';
 import { randomBytes } from 'node:crypto';
-import { KubectlRedisError, RefusedError, TimeoutError } from '../../errors.js';
+import { KubectlRedisError, RefusedError, TimeoutError, errText } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { recordEvent } from '../../kube/events.js';
 import { decideLease, LeaseLock, leaseExpired, localHolderInfo, pidAlive, readHolderInfo, type LeaseSpec } from '../../kube/lease.js';
@@ -47,12 +48,6 @@ export interface DrainRebootRequest {
   namespace: string | undefined;
 }
 
-export interface Reporter {
-  step(index: number, total: number, title: string): void;
-  info(message: string): void;
-  warn(message: string): void;
-}
-
 export interface NodeResult {
   node: string;
   result: 'rebooted' | 'not-rebooted' | 'failed' | 'aborted' | 'interrupted';
@@ -62,12 +57,6 @@ export interface NodeResult {
   podsEvicted: number;
   durationMs: number;
   message?: string;
-}
-
-export interface PlanRow {
-  node: string;
-  step: string;
-  action: string;
 }
 
 export interface WorkflowDeps {
@@ -89,7 +78,6 @@ export type Outcome =
   | { kind: 'cancelled' };
 
 const newOperationId = () => `dr-${randomBytes(4).toString('hex')}`;
-const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolvePromise, reject) => {

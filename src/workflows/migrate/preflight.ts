@@ -2,6 +2,7 @@
 // the StorageClass exists on both sides, the Secrets and ConfigMaps the pods need are there or can be copied, the
 // StatefulSets' claims survive a scale-down, the destination operator (if any) is installed, and Redis is healthy
 // with a replica for every master. Read-only: every check reads, none writes (the ordinals probe is a server dry run).
+import { errText } from '../../errors.js';
 import type { KubeError } from '../../errors.js';
 import { resourcePath, type KubeClient } from '../../kube/client.js';
 import type { KubeObject, ResourceRef } from '../../kube/types.js';
@@ -16,7 +17,6 @@ export interface Check {
   detail: string;
 }
 
-const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 interface VersionInfo {
   major?: string;

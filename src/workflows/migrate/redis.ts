@@ -1,6 +1,7 @@
 // Redis on both sides of a migration: the pods of the moving StatefulSets are split between two clusters, so each
 // pod is reached through its own cluster's API server (port-forward) or its IP (--direct), with the source target's
 // password and TLS. Connections are cached per pod and dropped when a pod moves.
+import { errText } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { podDialer } from '../../reconcile/session.js';
 import { connectPod, type RedisAuth, type RedisNode, type RedisTls } from '../../redis/connect.js';
@@ -105,7 +106,7 @@ export class TwoSides {
         views.push({ pod: p.name, entries: nodes.entries, info });
       } catch (e) {
         await this.drop(p.name);
-        unreachable.push(`${p.name}: ${e instanceof Error ? e.message : String(e)}`);
+        unreachable.push(`${p.name}: ${errText(e)}`);
       }
     }));
     views.sort((a, b) => a.pod.localeCompare(b.pod, undefined, { numeric: true }));

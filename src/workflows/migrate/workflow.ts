@@ -7,9 +7,10 @@
 //   -> verify from every node -> resume the destination's operator.
 // Every step is idempotent and journaled in a ConfigMap on the source cluster: the same command run again resumes at
 // the first step not recorded done; --abort walks the ordinals back to the source and deletes what migrate created.
+import type { PlanRow, Reporter } from '../../reconcile/types.js';
 import { randomBytes } from 'node:crypto';
 import { localIdentity } from '../../util/identity.js';
-import { KubectlRedisError, KubeError, RedisError, RefusedError } from '../../errors.js';
+import { KubectlRedisError, KubeError, RedisError, RefusedError, errText } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { deleteObject } from '../../kube/delete.js';
 import { patchObject } from '../../kube/patch.js';
@@ -18,7 +19,8 @@ import { notYet, waitFor } from '../../kube/wait.js';
 import { Journal, type JournalDoc } from '../../reconcile/journal.js';
 import { ConfigMapJournalBackend } from '../../reconcile/journal-configmap.js';
 import type { RedisNode } from '../../redis/connect.js';
-import { resolveTarget, targetContext, type Target, type TargetContext } from '../../targets/index.js';
+import { resolveTarget, type Target } from '../../targets/index.js';
+import { targetContext, type TargetContext } from '../../reconcile/session.js';
 import { migrationSupport, type MigrationProfile } from '../../targets/migration.js';
 import { applyPause, preparePause, prepareResume } from '../pause/index.js';
 import {
@@ -46,19 +48,6 @@ export interface MigrateRequest {
   abort: boolean;
   direct: boolean;
   stepTimeoutMs: number;
-}
-
-export interface Reporter {
-  step(index: number, total: number, title: string): void;
-  info(message: string): void;
-  warn(message: string): void;
-}
-
-export interface PlanRow {
-  n: number;
-  step: string;
-  state: 'done' | 'to do' | 'in progress';
-  action: string;
 }
 
 export interface MigrateDeps {
@@ -91,7 +80,6 @@ interface MoveTiming {
   toIp?: string;
 }
 
-const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const short = (id: string) => id.slice(0, 8);
 
 

@@ -7,7 +7,8 @@ import { requirePermissions, type Permission } from '../../kube/access.js';
 import { recordEvent } from '../../kube/events.js';
 import { patchObject } from '../../kube/patch.js';
 import { annotationPatch, planPause, planResume, type PausePlan } from '../../reconcile/pause.js';
-import { AUDIT_KEYS, resolveTarget, targetContext, type Target } from '../../targets/index.js';
+import { AUDIT_KEYS, resolveTarget, type Target } from '../../targets/index.js';
+import { targetContext } from '../../reconcile/session.js';
 import { RES } from '../../kube/resources.js';
 import { withConflictRetry } from '../../kube/retry.js';
 

@@ -17,7 +17,7 @@ import { detectOperator } from '../../targets/common.js';
 import { formatDuration } from '../../util/duration.js';
 import { mapPool } from '../../util/pool.js';
 import { collectReports } from '../status/report.js';
-import { statusDocument } from '../status/view.js';
+import { statusDocument } from '../status/report.js';
 import { Archive, type Part } from './archive.js';
 import { defaultOutputName, openOutput } from './output.js';
 import { configPairs, redactAclRules, redactConfig, redactObject } from './redact.js';

@@ -2,7 +2,7 @@
 // observation's time); `collectReports` observes many targets with a bounded pool, and a target that cannot be
 // observed (no password Secret, RBAC) becomes a report with an error instead of failing the whole command.
 import type { KubeClient } from '../../kube/client.js';
-import { RedisError } from '../../errors.js';
+import { errText, RedisError } from '../../errors.js';
 import { diagnose } from '../../reconcile/diagnose.js';
 import { authFailure } from '../../reconcile/observe.js';
 import { TargetSession } from '../../reconcile/session.js';
@@ -194,9 +194,14 @@ export async function collectReports(kube: KubeClient, targets: Target[], opts: 
       return buildReport(observed, diagnose(observed));
     } catch (e) {
       if (opts.strict) throw e;
-      return errorReport(t, e instanceof Error ? e.message : String(e), new Date());
+      return errorReport(t, errText(e), new Date());
     } finally {
       await session?.close();
     }
   });
+}
+
+/** The JSON/YAML schema (documented in README): apiVersion, kind, items. */
+export function statusDocument(reports: TargetReport[]): unknown {
+  return { apiVersion: 'redis.kubectl.io/v1alpha1', kind: 'StatusList', items: reports };
 }

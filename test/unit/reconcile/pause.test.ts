@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { annotationPatch, pauseState, planPause, planResume, type AuditKeys, type PauseMechanism } from '../../../src/reconcile/pause.js';
+import { annotationPatch, planPause, planResume } from '../../../src/reconcile/pause.js';
+import { pauseState, type AuditKeys, type PauseMechanism } from '../../../src/targets/pause.js';
 import { RefusedError, UsageError } from '../../../src/errors.js';
 
 const audit: AuditKeys = { by: 'k/by', at: 'k/at', reason: 'k/reason', until: 'k/until', operatorReplicas: 'k/op' };

@@ -271,6 +271,9 @@ const CLUSTER_FAULTS: Record<string, ClusterFault> = {
   },
 };
 
+/** The share of random cases a property must plan (not refuse): seed runs plan every cluster case and ~97% of group cases. */
+const SHARE = { cluster: 0.9, single: 0.9, group: 0.8 };
+
 /** heal as the command runs it: one phase of the plan per round, then observe and plan again. */
 function healByPhases(s: Scenario, intent: Intent, label: string, rounds = 8): void {
   for (let round = 1; ; round++) {
@@ -294,12 +297,38 @@ for (const c of CASES) {
   });
 }
 
-function healCluster(m: ClusterModel): void {
+/**
+ * How many random scenarios a property planned and how many plan refused: a refusal must say why and name the
+ * candidates, and the property must have planned most of its cases (else it passed by refusing).
+ */
+class Outcomes {
+  planned = 0;
+  refused: string[] = [];
+  /** true when plan refused (checked here), so the caller stops there. */
+  refusedNow(result: ReturnType<typeof planFor>): result is Extract<ReturnType<typeof planFor>, { outcome: 'refused' }> {
+    if (result.outcome !== 'refused') {
+      this.planned++;
+      return false;
+    }
+    assert.ok(result.message.length > 0, 'a refusal says why');
+    assert.ok(result.candidates.length >= 2, `a refusal names the pods to choose from: ${result.message}`);
+    this.refused.push(result.message);
+    return true;
+  }
+  /** At least `share` of the cases were planned, not refused. */
+  assertMostlyPlanned(share: number, label: string): void {
+    const total = this.planned + this.refused.length;
+    assert.ok(total > 0, `${label}: no case ran`);
+    assert.ok(this.planned >= share * total, `${label}: only ${this.planned} of ${total} planned; refused: ${[...new Set(this.refused)].slice(0, 3).join(' | ')}`);
+  }
+}
+
+function healCluster(m: ClusterModel, outcomes: Outcomes): void {
   settle(m);
   const s: Scenario = { kind: 'cluster', model: m };
   const o = observeScenario(s);
   const result = planFor(o);
-  if (result.outcome === 'refused') return;
+  if (outcomes.refusedNow(result)) return;
   const copy = structuredClone(m);
   simulate(s, result.actions);
   assertHealed(s, result, { kind: 'heal' }, 'random cluster');
@@ -307,6 +336,7 @@ function healCluster(m: ClusterModel): void {
 }
 
 test('property: a planned fix of a random cluster fault leaves nothing it promised to fix, and re-planning is empty', () => {
+  const outcomes = new Outcomes();
   fc.assert(
     fc.property(
       fc.integer({ min: 1, max: 5 }),
@@ -319,14 +349,16 @@ test('property: a planned fix of a random cluster fault leaves nothing it promis
           CLUSTER_FAULTS[name](m, pick);
           settle(m);
         }
-        healCluster(m);
+        healCluster(m, outcomes);
       },
     ),
     { numRuns: 100 },
   );
+  outcomes.assertMostlyPlanned(SHARE.cluster, 'random cluster faults');
 });
 
 test('property: every single cluster fault on a 3x1 cluster heals completely', () => {
+  const outcomes = new Outcomes();
   fc.assert(
     fc.property(fc.constantFrom(...Object.keys(CLUSTER_FAULTS).filter((f) => f !== 'mastersSameNode')), fc.nat({ max: 10_000 }), (name, pick) => {
       const m = clusterModel(3, 1);
@@ -334,7 +366,7 @@ test('property: every single cluster fault on a 3x1 cluster heals completely', (
       settle(m);
       const s: Scenario = { kind: 'cluster', model: m };
       const result = planFor(observeScenario(s));
-      if (result.outcome === 'refused') return;
+      if (outcomes.refusedNow(result)) return;
       simulate(s, result.actions);
       assertHealed(s, result, { kind: 'heal' }, name);
       const left = diagnose(observeScenario(s)).filter((f) => !NON_TOPOLOGY_KINDS.includes(f.kind));
@@ -342,6 +374,7 @@ test('property: every single cluster fault on a 3x1 cluster heals completely', (
     }),
     { numRuns: 60 },
   );
+  outcomes.assertMostlyPlanned(SHARE.single, 'single cluster faults');
 });
 
 type GroupFault = (g: GroupModel, pick: number) => void;
@@ -381,6 +414,7 @@ const GROUP_FAULTS: Record<string, GroupFault> = {
 };
 
 test('property: a planned fix of random sentinel/replication faults heals the group, and re-planning is empty', () => {
+  const outcomes = new Outcomes();
   fc.assert(
     fc.property(
       fc.integer({ min: 1, max: 4 }),
@@ -391,13 +425,14 @@ test('property: a planned fix of random sentinel/replication faults heals the gr
         for (const [name, pick] of faults) GROUP_FAULTS[name](g, pick);
         const s: Scenario = { kind: 'group', model: g };
         const result = planFor(observeScenario(s));
-        if (result.outcome === 'refused') return;
+        if (outcomes.refusedNow(result)) return;
         simulate(s, result.actions);
         assertHealed(s, result, { kind: 'heal' }, faults.map(([n]) => n).join('+'));
       },
     ),
     { numRuns: 150 },
   );
+  outcomes.assertMostlyPlanned(SHARE.group, 'random sentinel/replication faults');
 });
 
 test('property: a healthy target plans nothing', () => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADAPTERS, discoverAll, resolveTarget, targetContext } from '../../../src/targets/index.js';
+import { ADAPTERS, discoverAll, resolveTarget } from '../../../src/targets/index.js';
+import { targetContext } from '../../../src/reconcile/session.js';
 import { otRedis, otRedisCluster } from '../../../src/targets/ot.js';
 import { spotahomeFailover } from '../../../src/targets/spotahome.js';
 import { compareVersions, imageVersion } from '../../../src/targets/common.js';

@@ -7,7 +7,7 @@ import { diagnose } from '../../../src/reconcile/diagnose.js';
 import { authFailure } from '../../../src/reconcile/observe.js';
 import { stripColor, palette } from '../../../src/render/color.js';
 import { buildReport, hasProblems } from '../../../src/workflows/status/report.js';
-import { bytes, findingsText, overviewSpec, pauseText, targetHeader, topologyText } from '../../../src/workflows/status/view.js';
+import { bytes, findingsText, overviewSpec, pauseText, targetHeader, topologyText } from '../../../src/render/status.js';
 import { renderOutput } from '../../../src/render/output.js';
 import { clusterModel, groupModel, observeCluster, observeGroup, uncover } from '../reconcile/builders.js';
 

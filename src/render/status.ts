@@ -1,9 +1,9 @@
 // How status reports read: the overview table, the single-target view (a header, one row per pod), and the
 // findings with the command that fixes each. Pure text from reports; the command only prints it.
-import type { Column, OutputSpec } from '../../render/output.js';
-import type { Palette } from '../../render/color.js';
-import { formatAge } from '../../util/duration.js';
-import type { PodReport, TargetReport } from './report.js';
+import type { Column, OutputSpec } from './output.js';
+import type { Palette } from './color.js';
+import { formatAge } from '../util/duration.js';
+import { statusDocument, type PodReport, type TargetReport } from '../workflows/status/report.js';
 
 export function bytes(n: number | undefined): string {
   if (n === undefined) return '-';
@@ -76,10 +76,6 @@ export function podSpec(): OutputSpec<PodReport> {
   };
 }
 
-/** The JSON/YAML schema (documented in README): apiVersion, kind, items. */
-export function statusDocument(reports: TargetReport[]): unknown {
-  return { apiVersion: 'redis.kubectl.io/v1alpha1', kind: 'StatusList', items: reports };
-}
 
 /** The header of the single-target view, as `key: value` lines. */
 export function targetHeader(r: TargetReport, now: number, c: Palette): string {

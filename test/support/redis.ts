@@ -1,8 +1,8 @@
-// What the sandbox tests of operators, presets and faults share: looking at a sandbox only through the real
+// What the tests (sandbox, e2e, chaos) and the benchmarks share when they look at a sandbox: only through the real
 // kubectl and redis-cli (passwords read from the Secrets and handed to redis-cli in REDISCLI_AUTH, never on a
 // command line), waiting for a condition, and a fingerprint of a namespace to show that nothing changed.
 import assert from 'node:assert/strict';
-import { run, startSandbox, type RunResult, type SandboxOptions, type TestSandbox } from '../support/sandbox.js';
+import { run, startSandbox, type RunResult, type SandboxOptions, type TestSandbox } from './sandbox.js';
 
 export type Obj = Record<string, unknown>;
 export const o = (v: unknown): Obj => (v !== null && typeof v === 'object' ? (v as Obj) : {});
@@ -82,12 +82,30 @@ export async function pods(sb: TestSandbox, ns: string, selector: string): Promi
     .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
 }
 
-/** redis-cli against an address, the password in REDISCLI_AUTH. */
-export function redisCli(ip: string, port: number, password: string | undefined, args: string[], timeoutMs = 30_000): Promise<RunResult> {
+/** redis-cli against an address, the password in REDISCLI_AUTH; `input` is its stdin. */
+export function redisCli(ip: string, port: number, password: string | undefined, args: string[], timeoutMs = 30_000, input?: string): Promise<RunResult> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.REDISCLI_AUTH;
   if (password) env.REDISCLI_AUTH = password;
-  return run('redis-cli', ['-h', ip, '-p', String(port), ...args], { env, timeoutMs });
+  return run('redis-cli', ['-h', ip, '-p', String(port), ...args], { env, timeoutMs, input });
+}
+
+/** `redis-cli --cluster check` from one node, uncoloured; ok when it exits 0, every slot is covered and nothing is [ERR] or [WARNING]. */
+export async function clusterCheckResult(password: string | undefined, ip: string, timeoutMs = 60_000): Promise<{ ok: boolean; text: string; out: string; code: number }> {
+  const r = await redisCli(ip, 6379, password, ['--cluster', 'check', `${ip}:6379`], timeoutMs);
+  const out = r.stdout.replace(/\x1b\[[0-9;]*m/g, '');
+  const text = out + r.stderr;
+  return { ok: r.code === 0 && !/\[ERR\]|\[WARNING\]/.test(text) && /All 16384 slots covered/.test(text), text, out, code: r.code };
+}
+
+/** The same check, as assertions: exit 0, the nodes agree, every slot covered, no error or warning. Its output. */
+export async function assertClusterCheck(password: string | undefined, ip: string): Promise<string> {
+  const { out, text, code } = await clusterCheckResult(password, ip, 30_000);
+  assert.equal(code, 0, `redis-cli --cluster check failed (${code}): ${text}`);
+  assert.match(out, /\[OK\] All nodes agree about slots configuration/, out);
+  assert.match(out, /\[OK\] All 16384 slots covered/, out);
+  assert.doesNotMatch(out, /\[ERR\]|\[WARNING\]/, out);
+  return out;
 }
 
 /** redis-cli that must succeed (and not answer with an error); its output, trimmed. */
@@ -109,12 +127,7 @@ export async function clusterCheck(sb: TestSandbox, t: ClusterTarget, want: { ma
   const ps = await pods(sb, t.ns, t.selector);
   const password = await secret(sb, t.ns, t.secret.name, t.secret.key);
   assert.ok(ps.length > 0 && ps.every((p) => p.ip && p.ready), `pods of ${t.selector} not all ready: ${JSON.stringify(ps)}`);
-  const r = await redisCli(ps[0].ip, 6379, password, ['--cluster', 'check', `${ps[0].ip}:6379`]);
-  const out = r.stdout.replace(/\x1b\[[0-9;]*m/g, '');
-  assert.equal(r.code, 0, `redis-cli --cluster check failed (${r.code}): ${out}${r.stderr}`);
-  assert.match(out, /\[OK\] All nodes agree about slots configuration/, out);
-  assert.match(out, /\[OK\] All 16384 slots covered/, out);
-  assert.doesNotMatch(out, /\[ERR\]|\[WARNING\]/, out);
+  const out = await assertClusterCheck(password, ps[0].ip);
   for (const p of ps) assert.match(await rc(p.ip, 6379, password, ['CLUSTER', 'INFO']), /cluster_state:ok/, `${p.name} sees the cluster down`);
   const masters = [...out.matchAll(/^\S+:6379 \(\w+\.\.\.\) -> \d+ keys \| (\d+) slots \| (\d+) slaves\./gm)];
   assert.equal(masters.length, want.masters, `masters in ${out}`);

@@ -1,7 +1,7 @@
 // The old => new view pause and resume print before they ask (as CloudNativePG's `maintenance set` does).
-import type { OutputSpec } from '../../render/output.js';
-import type { AnnotationChange } from '../../reconcile/pause.js';
-import type { PauseContext } from './index.js';
+import type { OutputSpec } from './output.js';
+import type { AnnotationChange } from '../reconcile/pause.js';
+import type { PauseContext } from '../workflows/pause/index.js';
 
 export interface ChangeRow {
   object: string;
@@ -40,8 +40,8 @@ export interface ChangeIo {
  * pause and resume differ only in the heading, the question and what apply records.
  */
 export async function showAndConfirm(c: PauseContext, heading: string, question: string, io: ChangeIo): Promise<boolean> {
-  const { renderOutput, toJson } = await import('../../render/output.js');
-  const { patchOf } = await import('./index.js');
+  const { renderOutput, toJson } = await import('./output.js');
+  const { patchOf } = await import('../workflows/pause/index.js');
   io.note(heading);
   io.note((await renderOutput('table', changeRows(c), changeSpec)).trimEnd());
   if (io.dryRun) {
