@@ -103,6 +103,11 @@ interface ClusterFault {
   /** Heal the moment the fault is in place: the check and dry run first would give Redis the seconds it needs to mend it alone. */
   healAtOnce?: boolean;
   /**
+   * Real Redis may mend this fault alone within seconds (restarted nodes tell the others their new addresses in the
+   * handshake), so it is not always there when heal runs: the test says so instead of claiming heal fixed it.
+   */
+  mayMendItself?: boolean;
+  /**
    * The fault as redis-cli sees it, just before heal runs (undefined: not there); default: redis-cli --cluster check
    * fails from some node, or some node lists an address no pod has. A fault Redis mended alone heals nothing.
    */
@@ -336,6 +341,7 @@ const clusterFaults: ClusterFault[] = [
   {
     name: 'two pods restarted at once (new IPs; nodes.conf keeps the old ones)',
     target: 'orders',
+    mayMendItself: true,
     async inject() {
       const old = new Map((await podIps(SELECTOR.orders)).map((p) => [p.name, p.ip]));
       assert.equal((await sb.kubectl(['delete', 'pod', '-n', 'redis', 'orders-leader-0', 'orders-follower-1', '--wait=false'])).code, 0);
@@ -390,12 +396,13 @@ async function firstReplica(target: string): Promise<string> {
 
 describe('heal: Redis Cluster faults', () => {
   for (const fault of clusterFaults) {
-    test(`${fault.target}: ${fault.name}`, async () => {
+    test(`${fault.target}: ${fault.name}`, async (t) => {
       const keysBefore = await keyCount(fault.target);
       assert.ok(keysBefore >= 300, `${fault.target} has its data (${keysBefore} keys)`);
       await fault.inject();
       const seen = await faultSeen(fault);
-      assert.ok(seen, `the fault is there before heal runs (redis-cli sees it)`);
+      if (!seen && fault.mayMendItself) t.diagnostic('Redis mended this fault alone before heal ran: heal must still leave the cluster checked OK');
+      else assert.ok(seen, `the fault is there before heal runs (redis-cli sees it)`);
       if (!fault.healAtOnce) {
         const check = await clusterCheck(fault.target);
         const dry = await sb.cli(['heal', REF[fault.target], '-n', 'redis', '--dry-run']);
