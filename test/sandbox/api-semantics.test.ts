@@ -3,14 +3,9 @@
 // StatefulSet revision history behind `rollout history` / `rollout undo`.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Store } from '../../sandbox/core/store.js';
-import { ensureTls } from '../../sandbox/core/tls.js';
-import { startApiServer, writeKubeconfig, type ApiServer } from '../../sandbox/apiserver/index.js';
 import { encodeContinue } from '../../sandbox/apiserver/paging.js';
-import { run, startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
+import { startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
+import { startKubectlApi, type KubectlApi } from '../support/apiserver.js';
 
 /** The GET requests kubectl -v=6 logged, as URLs. */
 function gets(stderr: string): URL[] {
@@ -18,34 +13,18 @@ function gets(stderr: string): URL[] {
 }
 
 describe('kubectl against the API server: paging, patch validation, unconditional update, managedFields', () => {
-  let dir: string;
-  let server: ApiServer;
-  let env: NodeJS.ProcessEnv;
-  const kubectl = (args: string[], input?: string): Promise<RunResult> => run('kubectl', args, { env, input, timeoutMs: 20_000 });
-  const ok = async (args: string[], input?: string): Promise<string> => {
-    const r = await kubectl(args, input);
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-    return r.stdout;
-  };
+  let api: KubectlApi;
+  const kubectl = (args: string[], input?: string): Promise<RunResult> => api.kubectl(args, input);
+  const ok = (args: string[], input?: string): Promise<string> => api.ok(args, input);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'api-semantics-'));
-    const tls = ensureTls(dir);
-    writeFileSync(join(dir, 'tokens.csv'), 'semantics-admin,admin,admin,"system:masters"\n');
-    server = await startApiServer({
-      ctx: { name: 'east', index: 0, podNetPrefix: '127.10', store: new Store(), dir, storageDir: join(dir, 'storage'), nodeNames: [], log: () => undefined },
-      tls,
-      tokenFile: join(dir, 'tokens.csv'),
-    });
-    writeKubeconfig(join(dir, 'kubeconfig'), [{ name: 'east', server: server.url }], tls.caCert, 'semantics-admin');
-    env = { ...process.env, KUBECONFIG: join(dir, 'kubeconfig'), KUBECACHEDIR: join(dir, 'cache') };
+    api = await startKubectlApi('api-semantics');
     await ok(['create', 'namespace', 'p']);
     for (const name of ['valid-pod', 'b', 'c', 'd', 'e']) await ok(['run', name, '-n', 'p', '--image=redis:7', '--labels=name=valid-pod']);
   });
 
   after(async () => {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await api.stop();
   });
 
   test('kubectl get --chunk-size=2 reads three pages (Table) following continue, and prints every pod once', async () => {

@@ -3,13 +3,11 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Store } from '../../sandbox/core/store.js';
-import { ensureTls } from '../../sandbox/core/tls.js';
-import { startApiServer, writeKubeconfig, addSandboxUser, type ApiServer } from '../../sandbox/apiserver/index.js';
+import { addSandboxUser } from '../../sandbox/apiserver/index.js';
 import { run, startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
+import { startKubectlApi, type KubectlApi } from '../support/apiserver.js';
 
 // The machine's kubectl is a dispatcher running kubectl.<minor> from here, by the server's version (v1.32 here).
 const KUBECTL_DIR = '/usr/lib/google-cloud-sdk/bin';
@@ -89,33 +87,20 @@ spec:
 `;
 
 describe('kubectl against the API server', () => {
+  let api: KubectlApi;
   let dir: string;
-  let server: ApiServer;
   let env: NodeJS.ProcessEnv;
-  const kubectl = (args: string[], input?: string): Promise<RunResult> => run('kubectl', args, { env, input, timeoutMs: 20_000 });
-  const ok = async (args: string[], input?: string): Promise<string> => {
-    const r = await kubectl(args, input);
-    assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-    return r.stdout;
-  };
+  const kubectl = (args: string[], input?: string): Promise<RunResult> => api.kubectl(args, input);
+  const ok = (args: string[], input?: string): Promise<string> => api.ok(args, input);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'kubectl-fidelity-'));
-    const tls = ensureTls(dir);
-    writeFileSync(join(dir, 'tokens.csv'), 'fidelity-admin,admin,admin,"system:masters"\n');
-    server = await startApiServer({
-      ctx: { name: 'east', index: 0, podNetPrefix: '127.10', store: new Store(), dir, storageDir: join(dir, 'storage'), nodeNames: [], log: () => undefined },
-      tls,
-      tokenFile: join(dir, 'tokens.csv'),
-    });
-    writeKubeconfig(join(dir, 'kubeconfig'), [{ name: 'east', server: server.url }], tls.caCert, 'fidelity-admin');
+    api = await startKubectlApi('kubectl-fidelity');
+    ({ dir, env } = api);
     addSandboxUser(dir, 'viewer');
-    env = { ...process.env, KUBECONFIG: join(dir, 'kubeconfig'), KUBECACHEDIR: join(dir, 'cache') };
   });
 
   after(async () => {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await api.stop();
   });
 
   test('version, api-resources, get namespaces', async () => {
