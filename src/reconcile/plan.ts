@@ -984,7 +984,16 @@ class ReplicationPlanner {
 
   private chooseMaster(): RedisNodeFact | undefined {
     const { masters, replicas } = this.rp;
-    if (masters.length === 1) return masters[0];
+    if (masters.length === 1) {
+      // --prefer chooses between masters (or among replicas when there is none); naming a replica of the only master
+      // means the split it was meant to decide is gone (Sentinel turns a replica that claims to be master back into a
+      // replica of the master it monitors, sentinel.c sentinelRefreshInstanceInfo, 8 s after it sees the claim), and
+      // the writes the user wanted kept went with it: say so rather than heal as if --prefer had been honoured
+      if (this.prefer && this.prefer !== masters[0].pod) {
+        throw new Refusal(`--prefer ${this.prefer}: ${masters[0].pod} is the only master now and ${this.prefer} is not one, so there is no split left to decide; nothing was changed (run status to see who holds what)`, masters.map((m) => candidate(m)));
+      }
+      return masters[0];
+    }
     if (masters.length === 0) return this.has('no-master') ? this.bestReplica(replicas) : undefined;
     return this.has('multiple-masters') ? this.splitBrainWinner(masters) : undefined;
   }

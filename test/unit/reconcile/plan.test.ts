@@ -466,3 +466,12 @@ test('a partition kept apart by FORGET: refused without --prefer naming both sid
   assert.ok(meets.every((a) => a.risk === 'data-loss'));
   assert.deepEqual(meets[meets.length - 1].postcondition.at(-1), { type: 'slotOwner', slot: 0, nodeId: b.id, observerPod: 'redis-0' });
 });
+
+test('--prefer naming a replica when one master is left is refused: the split it was meant to decide is gone', () => {
+  const g = groupModel(3, 3);
+  const r = planFor(observeScenario({ kind: 'group', model: g }), { kind: 'heal', prefer: 'redis-1' });
+  assert.equal(r.outcome, 'refused');
+  if (r.outcome === 'refused') assert.match(r.message, /--prefer redis-1: redis-0 is the only master now/);
+  const kept = planFor(observeScenario({ kind: 'group', model: g }), { kind: 'heal', prefer: 'redis-0' });
+  assert.notEqual(kept.outcome, 'refused', 'naming the only master is no contradiction');
+});
