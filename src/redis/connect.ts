@@ -11,6 +11,7 @@ import { parseClusterInfo, parseInfo, parseReplicationInfo, type ClusterInfo, ty
 import { parseRole } from './role.js';
 import { parseMasterAddr, parseSentinelList, parseSentinelRecord, type HostPort } from './sentinel.js';
 import type { ClusterNodeEntry, LocalEndpoint, PodDialer, ReplicationInfo, RoleReply, SentinelRecord } from './types.js';
+import { slotsCommand, unsupportedVersion, versionFromInfo, type RedisVersion } from './version.js';
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 
@@ -251,11 +252,15 @@ export async function connectPod(opts: ConnectPodOptions): Promise<RedisNode> {
   const forwardFailuresBefore = endpoint.forwardFailures?.count ?? 0;
   client.on('error', (err: unknown) => (lastError = err));
   client.on('connect', () => (connected = true));
+  let info: string | undefined;
   try {
     await withDeadline(
       (async () => {
         await client.connect();
-        await client.ping();
+        // PING proves Redis answers; INFO server, in the same round trip, says which commands it has. A user whose ACL
+        // denies INFO still connects (the version stays unknown and only commands of every version are sent).
+        const [, server] = await Promise.all([client.ping(), client.info('server').catch(() => undefined)]);
+        info = server;
       })(),
       timeoutMs + 500,
     );
@@ -275,7 +280,14 @@ export async function connectPod(opts: ConnectPodOptions): Promise<RedisNode> {
     const generic = /Connection is closed|timed out|Stream isn't writeable/i.test(asErrorLike(err).message);
     throw connectionError(generic && lastError !== undefined ? lastError : err, ctx, connected);
   }
-  return new RedisNode(client, endpoint, ctx);
+  const version = info === undefined ? undefined : versionFromInfo(info);
+  const tooOld = unsupportedVersion(version, `pod ${ctx.pod}`);
+  if (tooOld) {
+    client.disconnect();
+    await endpoint.close().catch(() => undefined);
+    throw new RedisError(tooOld, { pod: ctx.pod });
+  }
+  return new RedisNode(client, endpoint, ctx, version);
 }
 
 function str(reply: unknown): string {
@@ -315,6 +327,8 @@ export class RedisNode {
     private readonly client: Redis,
     private readonly endpoint: LocalEndpoint,
     private readonly ctx: Context,
+    /** from INFO server when it connected; undefined when its ACL denied INFO */
+    readonly version?: RedisVersion,
   ) {
     this.pod = ctx.pod;
     this.port = ctx.port;
@@ -437,16 +451,18 @@ export class RedisNode {
     if (slots.length > 0) await this.call('CLUSTER', 'ADDSLOTS', ...slots);
   }
 
+  /** ADDSLOTSRANGE on Redis 7+, ADDSLOTS with every slot listed before (or when the version is unknown). */
   async clusterAddSlotsRange(ranges: ReadonlyArray<readonly [number, number]>): Promise<void> {
-    if (ranges.length > 0) await this.call('CLUSTER', 'ADDSLOTSRANGE', ...ranges.flat());
+    if (ranges.length > 0) await this.call('CLUSTER', ...slotsCommand('ADD', ranges, this.version));
   }
 
   async clusterDelSlots(slots: number[]): Promise<void> {
     if (slots.length > 0) await this.call('CLUSTER', 'DELSLOTS', ...slots);
   }
 
+  /** DELSLOTSRANGE on Redis 7+, DELSLOTS with every slot listed before (or when the version is unknown). */
   async clusterDelSlotsRange(ranges: ReadonlyArray<readonly [number, number]>): Promise<void> {
-    if (ranges.length > 0) await this.call('CLUSTER', 'DELSLOTSRANGE', ...ranges.flat());
+    if (ranges.length > 0) await this.call('CLUSTER', ...slotsCommand('DEL', ranges, this.version));
   }
 
   async clusterCountFailureReports(nodeId: string): Promise<number> {
