@@ -5,7 +5,8 @@ import type { ClusterContext } from '../core/context.js';
 import type { KObject } from '../core/store.js';
 import { ensureObject, formCluster, isFresh, podIP, podsOf, redisCall, redisText, setPodLabel, type Endpoint } from '../operators/kit.js';
 
-export function bitnamiClusterObjects(ns: string, name: string, password: string, nodes = 6): KObject[] {
+/** `port` is the chart's redis.containerPorts.redis (default 6379); the bus is Redis's own default, port + 10000. */
+export function bitnamiClusterObjects(ns: string, name: string, password: string, nodes = 6, port = 6379): KObject[] {
   const selector = { 'app.kubernetes.io/name': 'redis-cluster', 'app.kubernetes.io/instance': name };
   const labels = { ...selector, 'app.kubernetes.io/managed-by': 'Helm', 'helm.sh/chart': 'redis-cluster-13.0.5' };
   const hosts = Array.from({ length: nodes }, (_, i) => `${name}-${i}.${name}-headless`).join(' ');
@@ -13,9 +14,9 @@ export function bitnamiClusterObjects(ns: string, name: string, password: string
     { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns, labels }, type: 'Opaque', data: { 'redis-password': Buffer.from(password).toString('base64') } },
     {
       apiVersion: 'v1', kind: 'Service', metadata: { name: `${name}-headless`, namespace: ns, labels },
-      spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector, ports: [{ name: 'tcp-redis', port: 6379, targetPort: 'tcp-redis' }, { name: 'tcp-redis-bus', port: 16379, targetPort: 'tcp-redis-bus' }] },
+      spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector, ports: [{ name: 'tcp-redis', port, targetPort: 'tcp-redis' }, { name: 'tcp-redis-bus', port: port + 10000, targetPort: 'tcp-redis-bus' }] },
     },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns, labels }, spec: { type: 'ClusterIP', selector, ports: [{ name: 'tcp-redis', port: 6379, targetPort: 'tcp-redis' }] } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns, labels }, spec: { type: 'ClusterIP', selector, ports: [{ name: 'tcp-redis', port, targetPort: 'tcp-redis' }] } },
     { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name, namespace: ns, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
     {
       apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name, namespace: ns, labels },
@@ -38,9 +39,9 @@ export function bitnamiClusterObjects(ns: string, name: string, password: string
                 { name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name, key: 'redis-password' } } },
                 { name: 'REDIS_AOF_ENABLED', value: 'yes' },
                 { name: 'REDIS_TLS_ENABLED', value: 'no' },
-                { name: 'REDIS_PORT_NUMBER', value: '6379' },
+                { name: 'REDIS_PORT_NUMBER', value: String(port) },
               ],
-              ports: [{ name: 'tcp-redis', containerPort: 6379 }, { name: 'tcp-redis-bus', containerPort: 16379 }],
+              ports: [{ name: 'tcp-redis', containerPort: port }, { name: 'tcp-redis-bus', containerPort: port + 10000 }],
               volumeMounts: [{ name: 'redis-data', mountPath: '/bitnami/redis/data' }],
             }],
           },
@@ -52,9 +53,9 @@ export function bitnamiClusterObjects(ns: string, name: string, password: string
 }
 
 /** What the chart's creator does: `redis-cli --cluster create --cluster-replicas 1` over every node, once. */
-export async function bootstrapBitnamiCluster(ctx: ClusterContext, ns: string, name: string, password: string): Promise<void> {
+export async function bootstrapBitnamiCluster(ctx: ClusterContext, ns: string, name: string, password: string, port = 6379): Promise<void> {
   const pods = podsOf(ctx, ns, `app.kubernetes.io/name=redis-cluster,app.kubernetes.io/instance=${name}`).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name, undefined, { numeric: true }));
-  const ep = (p: KObject): Endpoint => ({ ip: podIP(p) ?? '', port: 6379, password });
+  const ep = (p: KObject): Endpoint => ({ ip: podIP(p) ?? '', port, password });
   if (!(await Promise.all(pods.map((p) => isFresh(ep(p))))).every(Boolean)) return;
   const m = Math.ceil(pods.length / 2);
   await formCluster(pods.slice(0, m).map(ep), pods.slice(m).map((p, i) => ({ node: ep(p), master: i % m })));

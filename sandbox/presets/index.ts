@@ -28,7 +28,7 @@ type Workload =
   | { kind: 'ot-standalone'; name: string }
   | { kind: 'rf'; name: string; group?: string }
   | { kind: 'drc'; name: string }
-  | { kind: 'bitnami-cluster'; name: string }
+  | { kind: 'bitnami-cluster'; name: string; port?: number }
   | { kind: 'bitnami-sentinel'; name: string }
   | { kind: 'bitnami-replication'; name: string; replicas?: number };
 
@@ -51,6 +51,8 @@ const PRESETS: Record<string, Preset> = {
   freshworks: { namespace: 'redis', operators: { spotahome: FRESHWORKS_IMAGE }, workloads: [{ kind: 'rf', name: 'sessions', group: FRESHWORKS_GROUP }] },
   ucloud: { namespace: 'redis', operators: { ucloud: UCLOUD_IMAGE }, workloads: [{ kind: 'drc', name: 'ledger' }] },
   'bitnami-cluster': { namespace: 'redis', operators: {}, workloads: [{ kind: 'bitnami-cluster', name: 'cache' }] },
+  // redis.containerPorts.redis set away from 6379, as charts deployed next to another Redis have it
+  'bitnami-cluster-port': { namespace: 'redis', operators: {}, workloads: [{ kind: 'bitnami-cluster', name: 'cache', port: 7000 }] },
   'bitnami-sentinel': { namespace: 'redis', operators: {}, workloads: [{ kind: 'bitnami-sentinel', name: 'queue' }] },
   'bitnami-replication': { namespace: 'redis', operators: {}, workloads: [{ kind: 'bitnami-replication', name: 'store', replicas: 2 }] },
 };
@@ -162,7 +164,7 @@ function createWorkload(ctx: ClusterContext, ns: string, w: Workload, otApi: str
       });
       return;
     case 'bitnami-cluster':
-      applyObjects(ctx, bitnamiClusterObjects(ns, w.name, pw));
+      applyObjects(ctx, bitnamiClusterObjects(ns, w.name, pw, 6, w.port));
       return;
     case 'bitnami-sentinel':
       applyObjects(ctx, bitnamiSentinelObjects(ns, w.name, pw));
@@ -179,6 +181,8 @@ interface Shape {
   mode: 'cluster' | 'sentinel' | 'replication' | 'standalone';
   sentinelSelector?: string;
   masterName?: string;
+  /** the Redis port, 6379 unless the workload sets another */
+  port?: number;
 }
 
 function shapeOf(ns: string, w: Workload): Shape {
@@ -196,7 +200,7 @@ function shapeOf(ns: string, w: Workload): Shape {
     case 'drc':
       return { selector: `redis.kun/name=${w.name}`, pods: 6, secret: { name: `${w.name}-auth`, key: 'password' }, mode: 'cluster' };
     case 'bitnami-cluster':
-      return { selector: `app.kubernetes.io/name=redis-cluster,app.kubernetes.io/instance=${w.name}`, pods: 6, secret: { name: w.name, key: 'redis-password' }, mode: 'cluster' };
+      return { selector: `app.kubernetes.io/name=redis-cluster,app.kubernetes.io/instance=${w.name}`, pods: 6, secret: { name: w.name, key: 'redis-password' }, mode: 'cluster', port: w.port };
     case 'bitnami-sentinel': {
       const selector = `app.kubernetes.io/name=redis,app.kubernetes.io/instance=${w.name}`;
       return { selector, pods: 3, secret: { name: w.name, key: 'redis-password' }, mode: 'sentinel', sentinelSelector: selector, masterName: 'mymaster' };
@@ -209,7 +213,7 @@ async function healthy(ctx: ClusterContext, ns: string, s: Shape): Promise<boole
   const pods = podsOf(ctx, ns, s.selector);
   const password = secretValue(ctx, ns, s.secret.name, s.secret.key);
   if (pods.length !== s.pods || pods.some((p) => !podIP(p))) return false;
-  const eps: Endpoint[] = pods.map((p) => ({ ip: podIP(p) ?? '', port: 6379, password }));
+  const eps: Endpoint[] = pods.map((p) => ({ ip: podIP(p) ?? '', port: s.port ?? 6379, password }));
   if (s.mode === 'cluster') {
     for (const ep of eps) {
       const i = await redisText(ep, ['CLUSTER', 'INFO']);
@@ -238,7 +242,7 @@ async function loadData(ctx: ClusterContext, ns: string, w: Workload, s: Shape):
   const password = secretValue(ctx, ns, s.secret.name, s.secret.key);
   const pods = podsOf(ctx, ns, s.selector);
   if (s.mode === 'cluster') {
-    const c = new Cluster(pods.map((p) => ({ host: podIP(p) ?? '', port: 6379 })), { redisOptions: { password }, enableReadyCheck: true });
+    const c = new Cluster(pods.map((p) => ({ host: podIP(p) ?? '', port: s.port ?? 6379 })), { redisOptions: { password }, enableReadyCheck: true });
     c.on('error', () => undefined);
     try {
       await Promise.all(Array.from({ length: 300 }, (_, i) => c.set(`${w.name}:key:${i}`, `value-${i}`)));
@@ -248,7 +252,7 @@ async function loadData(ctx: ClusterContext, ns: string, w: Workload, s: Shape):
     return;
   }
   for (const p of pods) {
-    const r = new Redis({ host: podIP(p), port: 6379, password, lazyConnect: true, maxRetriesPerRequest: 1 });
+    const r = new Redis({ host: podIP(p), port: s.port ?? 6379, password, lazyConnect: true, maxRetriesPerRequest: 1 });
     r.on('error', () => undefined);
     try {
       await r.connect();
@@ -273,7 +277,7 @@ export async function applyPreset(name: string, clusters: ClusterContext[]): Pro
     if (w.kind === 'bitnami-cluster') {
       await until(`${w.name}'s pods to answer`, timeoutMs, () => podsOf(first, preset.namespace, s.selector).filter((p) => podIP(p)).length === s.pods);
       await until(`${w.name} to be bootstrapped`, timeoutMs, async () => {
-        await bootstrapBitnamiCluster(first, preset.namespace, w.name, secretValue(first, preset.namespace, s.secret.name, s.secret.key) ?? '');
+        await bootstrapBitnamiCluster(first, preset.namespace, w.name, secretValue(first, preset.namespace, s.secret.name, s.secret.key) ?? '', w.port);
         return true;
       }, 500);
     }

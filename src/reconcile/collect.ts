@@ -64,6 +64,8 @@ export interface SentinelObservation {
   address: string;
   reachable: boolean;
   error?: string;
+  /** the master set it monitors: the target's, or (when no object names one) the only one it has */
+  masterName?: string;
   master?: SentinelRecord;
   replicas: SentinelRecord[];
   sentinels: SentinelRecord[];
@@ -174,18 +176,30 @@ async function observeSentinel(spec: CollectSpec, deps: CollectDeps, pod: PodObs
   const address = `${pod.ip}:${spec.sentinelPort}`;
   const empty = { pod: pod.name, address, replicas: [], sentinels: [] };
   if (!pod.ip || pod.phase !== 'Running') return { ...empty, reachable: false, error: `pod is ${pod.deleting ? 'terminating' : pod.phase}` };
-  const name = spec.sentinelMasterName ?? 'mymaster';
+  const given = spec.sentinelMasterName;
   try {
     return await withNode(spec, deps, pod, spec.sentinelPort, spec.sentinelAuth, async (n) => {
-      // issued together (one round trip); REPLICAS and SENTINELS fail when the sentinel does not monitor `name`
-      const replicasP = n.sentinelReplicas(name);
-      const sentinelsP = n.sentinelSentinels(name);
+      if (given === undefined) {
+        // no object names the master set (the Bitnami chart writes sentinel.masterSet only into its start script):
+        // the sentinel's own SENTINEL MASTERS says it, then one more round trip for its replicas and sentinels
+        const masters = await n.sentinelMasters();
+        if (masters.length === 0) return { ...empty, reachable: true };
+        if (masters.length > 1) {
+          return { ...empty, reachable: true, error: `it monitors ${masters.length} master sets (${masters.map((m) => m.name).join(', ')}) and nothing in the target's objects says which is this target's` };
+        }
+        const name = masters[0].name ?? '';
+        const [replicas, sentinels] = await Promise.all([n.sentinelReplicas(name), n.sentinelSentinels(name)]);
+        return { pod: pod.name, address, reachable: true, masterName: name, master: masters[0], replicas, sentinels };
+      }
+      // issued together (one round trip); REPLICAS and SENTINELS fail when the sentinel does not monitor `given`
+      const replicasP = n.sentinelReplicas(given);
+      const sentinelsP = n.sentinelSentinels(given);
       replicasP.catch(() => undefined);
       sentinelsP.catch(() => undefined);
-      const master = (await n.sentinelMasters()).find((m) => m.name === name);
+      const master = (await n.sentinelMasters()).find((m) => m.name === given);
       if (!master) return { ...empty, reachable: true };
       const [replicas, sentinels] = await Promise.all([replicasP, sentinelsP]);
-      return { pod: pod.name, address, reachable: true, master, replicas, sentinels };
+      return { pod: pod.name, address, reachable: true, masterName: given, master, replicas, sentinels };
     });
   } catch (e) {
     return { ...empty, reachable: false, error: errText(e) };

@@ -82,7 +82,9 @@ export function buildObserved(input: ObserveInput, c: Collected, pdbObjects: Kub
     if (r.usedMemory !== undefined) f.usedMemory = r.usedMemory;
     return f;
   });
-  const masterName = input.spec.sentinelMasterName ?? 'mymaster';
+  // the target's master set, else the one its sentinels monitor; 'mymaster' (sentinel.conf's example) only when no
+  // object names one and no sentinel monitors anything, so that heal can make them monitor again
+  const masterName = input.spec.sentinelMasterName ?? c.sentinels.find((s) => s.masterName)?.masterName ?? 'mymaster';
   const sentinels: SentinelFact[] = c.sentinels.map((s) => {
     const f: SentinelFact = { pod: s.pod, reachable: s.reachable, masterName, knownReplicas: [], knownSentinels: [] };
     if (s.error !== undefined) f.error = s.error;

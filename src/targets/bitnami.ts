@@ -5,7 +5,7 @@
 // master's StatefulSet alone).
 // A StatefulSet owned by an operator is never claimed here.
 import type { KubeObject } from '../kube/types.js';
-import { containerNames, num, ownedByController, passwordSecretFromEnv, STATEFULSETS } from './common.js';
+import { containerNames, declaredPort, num, ownedByController, passwordSecretFromEnv, STATEFULSETS } from './common.js';
 import type { Target, TargetAdapter } from './types.js';
 
 const label = (o: KubeObject, k: string) => o.metadata.labels?.[k];
@@ -15,6 +15,15 @@ function selectorOf(sts: KubeObject): string {
   const ml = ((sts.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels) ?? {};
   return Object.entries(ml).map(([k, v]) => `${k}=${v}`).join(',');
 }
+
+// Ports as the charts declare them (bitnami/charts, redis-cluster templates/redis-statefulset.yaml: port `tcp-redis`
+// from redis.containerPorts.redis, env REDIS_PORT_NUMBER; redis templates/{master,replicas,sentinel}/statefulset.yaml:
+// port `redis` from *.containerPorts.redis with env REDIS_PORT or REDIS_TLS_PORT, sentinel port `redis-sentinel`
+// from sentinel.containerPorts.sentinel with env REDIS_SENTINEL_PORT or REDIS_SENTINEL_TLS_PORT_NUMBER). 6379 and
+// 26379 only when the StatefulSet declares none: what Redis and Sentinel listen on when nothing says otherwise.
+const clusterPort = (s: KubeObject) => declaredPort(s, ['tcp-redis', 'redis'], ['REDIS_PORT_NUMBER', 'REDIS_TLS_PORT_NUMBER']) ?? 6379;
+const redisPort = (s: KubeObject) => declaredPort(s, ['redis', 'tcp-redis'], ['REDIS_PORT', 'REDIS_TLS_PORT', 'REDIS_PORT_NUMBER']) ?? 6379;
+const sentinelPort = (s: KubeObject) => declaredPort(s, ['redis-sentinel', 'sentinel'], ['REDIS_SENTINEL_PORT', 'REDIS_SENTINEL_TLS_PORT_NUMBER', 'REDIS_SENTINEL_PORT_NUMBER']) ?? 26379;
 
 function tlsOf(sts: KubeObject): Target['tlsSecret'] {
   const vols = ((sts.spec as { template?: { spec?: { volumes?: Array<{ name: string; secret?: { secretName?: string } }> } } } | undefined)?.template?.spec?.volumes) ?? [];
@@ -35,7 +44,7 @@ export const bitnamiCluster: TargetAdapter = {
         topology: 'cluster', resource: STATEFULSETS, object: s, statefulSets: [s.metadata.name],
         redisSelector: selectorOf(s), pdbNames: [s.metadata.name],
         passwordSecret: passwordSecretFromEnv(s, ['REDIS_PASSWORD']) ?? { name: s.metadata.name, key: 'redis-password' },
-        tlsSecret: tlsOf(s), redisPort: 6379, sentinelPort: 26379, expected: {},
+        tlsSecret: tlsOf(s), redisPort: clusterPort(s), sentinelPort: sentinelPort(s), expected: {},
       }));
   },
   pauseMechanism: () => NO_PAUSE,
@@ -54,7 +63,9 @@ export const bitnamiSentinel: TargetAdapter = {
         topology: 'sentinel', resource: STATEFULSETS, object: s, statefulSets: [s.metadata.name],
         redisSelector: selectorOf(s), sentinelInRedisPods: true, pdbNames: [s.metadata.name.replace(/-node$/, '')],
         passwordSecret: passwordSecretFromEnv(s, ['REDIS_PASSWORD']) ?? { name: s.metadata.name.replace(/-node$/, ''), key: 'redis-password' },
-        tlsSecret: tlsOf(s), redisPort: 6379, sentinelPort: 26379, sentinelMasterName: 'mymaster',
+        // no sentinelMasterName: the chart writes sentinel.masterSet into start-sentinel.sh, not into any field; the
+        // sentinels say which master set they monitor (observe asks them)
+        tlsSecret: tlsOf(s), redisPort: redisPort(s), sentinelPort: sentinelPort(s),
         expected: { masters: 1, sentinels: Number((s.spec as { replicas?: number } | undefined)?.replicas ?? 3) },
         roleLabel: { key: 'isMaster', master: 'true', replica: 'false' },
       }));
@@ -84,7 +95,7 @@ export const bitnamiReplication: TargetAdapter = {
         redisSelector: `app.kubernetes.io/name=redis,app.kubernetes.io/instance=${release},app.kubernetes.io/component in (master,replica)`,
         pdbNames: r ? [`${fullname}-master`, `${fullname}-replicas`] : [`${fullname}-master`],
         passwordSecret: passwordSecretFromEnv(m, ['REDIS_PASSWORD']) ?? { name: fullname, key: 'redis-password' },
-        tlsSecret: tlsOf(m), redisPort: 6379, sentinelPort: 26379,
+        tlsSecret: tlsOf(m), redisPort: redisPort(m), sentinelPort: sentinelPort(m),
         expected: { masters: 1, replicasPerMaster: replicas },
       };
     });

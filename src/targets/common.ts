@@ -71,7 +71,7 @@ interface EnvVar {
   valueFrom?: { secretKeyRef?: { name: string; key: string } };
 }
 interface PodTemplateShape {
-  spec?: { template?: { spec?: { containers?: Array<{ name?: string; env?: EnvVar[]; image?: string }> } } };
+  spec?: { template?: { spec?: { containers?: Array<{ name?: string; env?: EnvVar[]; image?: string; ports?: Array<{ name?: string; containerPort?: number }> }> } } };
 }
 
 /** The Secret and key a StatefulSet's containers read a password env var from (charts use REDIS_PASSWORD). */
@@ -79,6 +79,27 @@ export function passwordSecretFromEnv(sts: KubeObject, envNames: string[]): { na
   for (const c of (sts as unknown as PodTemplateShape).spec?.template?.spec?.containers ?? []) {
     for (const e of c.env ?? []) {
       if (envNames.includes(e.name) && e.valueFrom?.secretKeyRef) return { name: e.valueFrom.secretKeyRef.name, key: e.valueFrom.secretKeyRef.key };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The port a StatefulSet's pods serve under one of these port names (the first name that any container declares
+ * wins), else the first of these env vars that holds a number: where a chart puts its `containerPorts` value.
+ */
+export function declaredPort(sts: KubeObject, portNames: string[], envNames: string[] = []): number | undefined {
+  const containers = (sts as unknown as PodTemplateShape).spec?.template?.spec?.containers ?? [];
+  for (const name of portNames) {
+    for (const c of containers) {
+      const p = c.ports?.find((x) => x.name === name)?.containerPort;
+      if (typeof p === 'number' && p > 0) return p;
+    }
+  }
+  for (const name of envNames) {
+    for (const c of containers) {
+      const v = Number(c.env?.find((e) => e.name === name)?.value);
+      if (Number.isInteger(v) && v > 0) return v;
     }
   }
   return undefined;

@@ -39,6 +39,8 @@ interface OtSpec {
   TLS?: { ca?: string; secret?: { secretName?: string } };
   redisSentinelConfig?: { redisReplicationName?: string; masterGroupName?: string };
   clusterReplicas?: number;
+  /** RedisCluster only (api/rediscluster/v1beta2/rediscluster_types.go: `Port *int`, kubebuilder default 6379) */
+  port?: number;
   size?: number;
 }
 
@@ -90,7 +92,7 @@ export const otRedisCluster: TargetAdapter = {
       const masters = num(spec.clusterSize) ?? num(spec.redisLeader?.replicas);
       const followers = num(spec.redisFollower?.replicas) ?? masters;
       return {
-        ...base(o, 'RedisCluster', 'rediscluster', 'redisclusters'), topology: 'cluster',
+        ...base(o, 'RedisCluster', 'rediscluster', 'redisclusters'), topology: 'cluster', redisPort: num(spec.port) ?? 6379,
         statefulSets: [`${n}-leader`, `${n}-follower`],
         redisSelector: `app in (${n}-leader,${n}-follower)`,
         pdbNames: [`${n}-leader`, `${n}-follower`],

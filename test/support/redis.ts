@@ -91,8 +91,8 @@ export function redisCli(ip: string, port: number, password: string | undefined,
 }
 
 /** `redis-cli --cluster check` from one node, uncoloured; ok when it exits 0, every slot is covered and nothing is [ERR] or [WARNING]. */
-export async function clusterCheckResult(password: string | undefined, ip: string, timeoutMs = 60_000): Promise<{ ok: boolean; text: string; out: string; code: number }> {
-  const r = await redisCli(ip, 6379, password, ['--cluster', 'check', `${ip}:6379`], timeoutMs);
+export async function clusterCheckResult(password: string | undefined, ip: string, timeoutMs = 60_000, port = 6379): Promise<{ ok: boolean; text: string; out: string; code: number }> {
+  const r = await redisCli(ip, port, password, ['--cluster', 'check', `${ip}:${port}`], timeoutMs);
   const out = r.stdout.replace(/\x1b\[[0-9;]*m/g, '');
   const text = out + r.stderr;
   return { ok: r.code === 0 && !/\[ERR\]|\[WARNING\]/.test(text) && /All 16384 slots covered/.test(text), text, out, code: r.code };

@@ -1,0 +1,61 @@
+// A Bitnami redis-cluster whose chart moved redis.containerPorts.redis to 7000 (preset bitnami-cluster-port): nothing
+// listens on 6379 in its pods (checked first, so a tool that assumes 6379 fails here), and status and heal read the
+// port from the StatefulSet and work through port-forward and with --direct.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSandbox, type TestSandbox } from '../support/sandbox.js';
+import { clusterCheckResult, eventually, pods, rc, redisCli, secret } from '../support/redis.js';
+import type { TargetReport } from '../../src/workflows/status/report.js';
+
+const SELECTOR = 'app.kubernetes.io/name=redis-cluster,app.kubernetes.io/instance=cache';
+let sb: TestSandbox;
+let password = '';
+
+before(async () => {
+  sb = await startSandbox({ preset: 'bitnami-cluster-port' });
+  password = await secret(sb, 'redis', 'cache', 'redis-password');
+}, { timeout: 300_000 });
+
+after(async () => {
+  await sb?.down();
+});
+
+describe('a Redis Cluster on port 7000', () => {
+  test('the sandbox is not kinder than the chart: Redis answers on 7000 and nothing on 6379', async () => {
+    const [p] = await pods(sb, 'redis', SELECTOR);
+    assert.equal(await rc(p.ip, 7000, password, ['PING']), 'PONG');
+    const wrong = await redisCli(p.ip, 6379, password, ['PING'], 5000);
+    assert.match(wrong.stdout + wrong.stderr, /refused|Could not connect/i);
+  });
+
+  for (const mode of [[], ['--direct']]) {
+    test(`status${mode.length ? ' --direct' : ''} finds every pod on the declared port, every slot covered, nothing unreachable`, async () => {
+      const r = await sb.cli(['status', 'sts/cache', '-n', 'redis', '-o', 'json', ...mode]);
+      assert.equal(r.code, 0, r.stderr);
+      const item = (JSON.parse(r.stdout) as { items: TargetReport[] }).items[0];
+      // the sandbox's scheduler may put a master and its replica on one node (a warning, not about ports)
+      assert.notEqual(item.health, 'critical', r.stdout);
+      assert.deepEqual(item.findings.filter((f) => f.kind !== 'master-replica-same-node').map((f) => f.message), []);
+      const reports = item.podReports.filter((x) => x.component === 'redis');
+      assert.equal(reports.length, 6);
+      for (const x of reports) {
+        const role = (await rc(x.ip, 7000, password, ['ROLE'])).split('\n')[0];
+        assert.equal(x.role, role === 'slave' ? 'replica' : role, x.pod);
+      }
+    });
+  }
+
+  test('heal covers a slot every node forgot, on port 7000', async () => {
+    const all = await pods(sb, 'redis', SELECTOR);
+    for (const p of all) assert.equal(await rc(p.ip, 7000, password, ['CLUSTER', 'DELSLOTS', '42']), 'OK');
+    const broken = await clusterCheckResult(password, all[0].ip, 30_000, 7000);
+    assert.match(broken.text, /Not all 16384 slots are covered/, 'the fault is there before heal');
+    const r = await sb.cli(['heal', 'sts/cache', '-n', 'redis', '--yes'], { timeoutMs: 180_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const check = await eventually('redis-cli --cluster check on port 7000 to pass', async () => {
+      const c = await clusterCheckResult(password, all[0].ip, 30_000, 7000);
+      return c.ok ? c : undefined;
+    }, 30_000);
+    assert.match(check.out, /All 16384 slots covered/);
+  });
+});
