@@ -2,7 +2,8 @@
 // errors become `error: <sentence>` on stderr and an exit code (ARCHITECTURE.md, "Output and exit codes").
 // Heavy modules (client-node, inquirer, cli-table3, yaml) load only on the paths that use them, to keep start-up fast.
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
-import { ExitCode, KubectlRedisError, RefusedError, type ExitCodeValue } from './errors.js';
+import { ExitCode, KubectlRedisError, RefusedError, UsageError, type ExitCodeValue } from './errors.js';
+import type { ConnectOverrides } from './reconcile/session.js';
 import type { KubeClient } from './kube/client.js';
 import { OUTPUT_FORMATS, type OutputFormat, type OutputSpec } from './render/output.js';
 import { Progress } from './render/progress.js';
@@ -68,6 +69,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     verbose: Flags.boolean({ char: 'v', summary: 'Say more, and print stack traces with errors.', default: false, helpGroup: 'GLOBAL' }),
     'request-timeout': Flags.string({ summary: 'How long to wait for one API request (e.g. 30s, 1m); 0 means no limit.', default: '0', helpGroup: 'GLOBAL' }),
     direct: Flags.boolean({ summary: 'Connect to pod IPs directly instead of through port-forward (in-cluster or flat network).', default: false, helpGroup: 'GLOBAL' }),
+    'redis-user': Flags.string({ summary: 'Redis ACL user to log in as, with the target\'s password (default: the default user).', helpGroup: 'REDIS' }),
+    'redis-password-secret': Flags.string({ summary: 'NAME[:KEY] of the Secret in the target\'s namespace that holds the Redis password, where its objects name none or another.', helpGroup: 'REDIS' }),
+    'tls-server-name': Flags.string({ summary: 'Name every Redis TLS certificate must carry (default: each pod\'s own DNS name, <pod>.<service>.<namespace>.svc.cluster.local).', helpGroup: 'REDIS' }),
+    'insecure-skip-tls-verify': Flags.boolean({ summary: 'Accept any Redis TLS certificate, unverified: anyone between you and Redis can pose as it. Redis only; the API server is checked as the kubeconfig says.', default: false, helpGroup: 'REDIS' }),
   };
 
   protected flags!: BaseFlags<T>;
@@ -110,6 +115,28 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       if (this.flags.verbose) this.note(`using context "${this.kubeClient.context}" (${this.kubeClient.server}), namespace "${this.kubeClient.namespace}"`);
     }
     return this.kubeClient;
+  }
+
+  /** How to reach Redis: --direct, and what the Redis flags say that no object does (parsed and checked once). */
+  protected connection(): { direct: boolean; connect: ConnectOverrides } {
+    const f = this.flags;
+    const connect: ConnectOverrides = {};
+    if (f['redis-user'] !== undefined) {
+      if (!/^[^\s]+$/.test(f['redis-user'])) throw new UsageError(`--redis-user "${f['redis-user']}" is not a Redis user name (no spaces); give the ACL user to log in as`);
+      connect.redisUser = f['redis-user'];
+    }
+    const ref = f['redis-password-secret'];
+    if (ref !== undefined) {
+      const m = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)(?::([-._a-zA-Z0-9]+))?$/.exec(ref);
+      if (!m) throw new UsageError(`--redis-password-secret "${ref}" is not NAME or NAME:KEY of a Secret (a DNS-1123 name, then a data key)`);
+      connect.passwordSecret = m[3] ? { name: m[1], key: m[3] } : { name: m[1] };
+    }
+    if (f['tls-server-name'] !== undefined) connect.tlsServerName = f['tls-server-name'];
+    if (f['insecure-skip-tls-verify']) {
+      connect.insecureSkipTlsVerify = true;
+      this.note('warning: --insecure-skip-tls-verify: Redis TLS certificates are not verified; anyone between you and Redis can pose as it and read what is sent, the password too');
+    }
+    return { direct: f.direct, connect };
   }
 
   /** The namespace to look in: undefined with -A (every namespace). */

@@ -3,6 +3,7 @@
 // termination (SIGTERM, SIGKILL after the grace period, then the final delete with grace 0).
 import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterContext } from '../core/context.js';
@@ -47,9 +48,12 @@ function imageID(image: string): string {
 }
 
 /** Send PING (after AUTH when a password is known); any RESP reply means the server answers. */
-export function redisAnswers(ip: string, port: number, password: string | undefined, timeoutMs = 1000): Promise<boolean> {
+export function redisAnswers(ip: string, port: number, password: string | undefined, timeoutMs = 1000, tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer }): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect({ host: ip, port });
+    // with TLS: the CA verifies the chain; the name is not checked, as redis-cli --tls in the chart's probe scripts
+    // (ping_readiness_local.sh, -h localhost) does not check it either
+    const s = tls ? tlsConnect({ host: ip, port, ...tls, checkServerIdentity: () => undefined }) : connect({ host: ip, port });
+    const ready = tls ? 'secureConnect' : 'connect';
     const done = (ok: boolean): void => {
       clearTimeout(t);
       s.destroy();
@@ -57,7 +61,7 @@ export function redisAnswers(ip: string, port: number, password: string | undefi
     };
     const t = setTimeout(() => done(false), timeoutMs);
     s.on('error', () => done(false));
-    s.on('connect', () => s.write(password ? `AUTH ${JSON.stringify(password)}\r\nPING\r\n` : 'PING\r\n'));
+    s.on(ready, () => s.write(password ? `AUTH ${JSON.stringify(password)}\r\nPING\r\n` : 'PING\r\n'));
     let buf = '';
     s.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -264,7 +268,7 @@ export class ContainerRunner {
       const port = this.plan?.pingPort;
       while (this.alive(gen)) {
         if (!w.frozen && !w.host.paused()) {
-          const ok = port === undefined ? true : await redisAnswers(w.podIP, port, this.plan?.pingPassword);
+          const ok = port === undefined ? true : await redisAnswers(w.podIP, port, this.plan?.pingPassword, 1000, this.plan?.pingTls);
           if (ok && this.alive(gen)) {
             this.ready = true;
             w.dirty();

@@ -15,6 +15,8 @@ export interface Endpoint {
   ip: string;
   port: number;
   password?: string;
+  /** TLS with a client certificate; servername is the name the server's certificate carries (it has no IP SANs) */
+  tls?: { ca: Buffer; cert: Buffer; key: Buffer; servername: string };
 }
 
 /** One command to one Redis, on a fresh connection with short timeouts (operators do few calls per pass). */
@@ -22,6 +24,7 @@ export async function redisCall(ep: Endpoint, args: Array<string | number>, time
   const r = new Redis({
     host: ep.ip, port: ep.port, password: ep.password, lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs,
     maxRetriesPerRequest: 0, enableOfflineQueue: true, retryStrategy: () => null, enableReadyCheck: false,
+    ...(ep.tls ? { tls: { ...ep.tls } } : {}),
   });
   r.on('error', () => undefined);
   try {
@@ -345,7 +348,7 @@ export async function members(ep: Endpoint): Promise<Endpoint[]> {
     .filter((n) => !n.flags.includes('fail') && !n.flags.includes('noaddr') && n.addr.includes(':'))
     .map((n) => {
       const [ip, port] = n.addr.split(':');
-      return { ip, port: Number(port), password: ep.password };
+      return { ip, port: Number(port), password: ep.password, ...(ep.tls ? { tls: ep.tls } : {}) };
     });
 }
 

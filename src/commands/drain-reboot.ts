@@ -90,7 +90,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
         nodes, selector: f.selector, maxUnavailable: f['max-unavailable'], rebootMethod: method, rebootCommand: f['reboot-command'],
         delayMs, timeoutMs, gracePeriodSeconds: f['grace-period'] >= 0 ? f['grace-period'] : undefined,
         ignoreDaemonSets: f['ignore-daemonsets'], deleteEmptyDirData: f['delete-emptydir-data'],
-        dryRun: f['dry-run'], resume: f.resume, abort: f.abort, direct: f.direct, namespace: f.namespace === undefined ? undefined : kube.namespace,
+        dryRun: f['dry-run'], resume: f.resume, abort: f.abort, ...this.connection(), namespace: f.namespace === undefined ? undefined : kube.namespace,
       },
       {
         kube,

@@ -78,7 +78,7 @@ Heal of a target whose operator is running and not paused warns that the operato
         { verb: 'patch', group: '', resource: 'pods', namespace: target.namespace },
       ]);
     }
-    const session = await TargetSession.open(kube, target, { direct: this.flags.direct });
+    const session = await TargetSession.open(kube, target, this.connection());
     this.onCleanup(() => session.close());
     const c = palette(process.stderr);
     const progress = this.progress();

@@ -53,7 +53,7 @@ export default class Migrate extends BaseCommand<typeof Migrate> {
     const migration = new Migration(
       {
         target: this.args.target, namespace: from.namespace, toNamespace: f['to-namespace'] ?? from.namespace, from, to,
-        dryRun: f['dry-run'], resume: f.resume, abort: f.abort, direct: f.direct, stepTimeoutMs,
+        dryRun: f['dry-run'], resume: f.resume, abort: f.abort, ...this.connection(), stepTimeoutMs,
       },
       {
         reporter: { step: (i, n, t) => progress.step(i, n, t), info: (m) => progress.info(m), warn: (m) => progress.warn(m) },

@@ -43,7 +43,7 @@ Progress goes to stderr; the archive's path and size to stdout. Exit codes: 0 wr
     const timeoutMs = parseDuration(this.flags.timeout, 'timeout');
     const result = await report(kube, {
       target: this.args.target, operator: this.flags.operator, namespace: kube.namespace, outputFile: this.flags['output-file'], force: this.flags.force,
-      logs: this.flags.logs, sinceMs, direct: this.flags.direct, timeoutMs, version: this.config.version,
+      logs: this.flags.logs, sinceMs, ...this.connection(), timeoutMs, version: this.config.version,
       command: ['kubectl', 'redis', 'report', ...this.argv].join(' '), progress: this.progress(),
     });
     if (this.outputFormat === 'json') this.out(toJson(reportDocument(result)));

@@ -74,7 +74,7 @@ Exit codes: 0 ok (or problems found without --exit-code), 1 error, 2 bad usage, 
     let last = '';
     for (;;) {
       const targets = await this.targets(namespace);
-      const reports = await collectReports(kube, targets, { direct: this.flags.direct, timeoutMs, strict: this.args.target !== undefined });
+      const reports = await collectReports(kube, targets, { ...this.connection(), timeoutMs, strict: this.args.target !== undefined });
       if (reports.length === 0 && (this.outputFormat === 'table' || this.outputFormat === 'wide') && !this.flags.watch) {
         if (this.args.target) throw new NotFoundError(`no Redis target named "${this.args.target}"`);
         this.note(namespace === undefined ? 'No Redis found in any namespace.' : `No Redis found in namespace "${namespace}".`);

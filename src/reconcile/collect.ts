@@ -27,6 +27,12 @@ export interface CollectSpec {
   /** sentinels may have their own password (or none) */
   sentinelAuth?: { username?: string; password: string };
   tls?: RedisTls;
+  /**
+   * The DNS domain of each StatefulSet's pods (`<serviceName>.<ns>.svc.<cluster domain>`): with TLS, a pod's
+   * certificate is checked against `<pod>.<that>` (charts' certificates name no IP, and a port-forward is 127.0.0.1)
+   * unless tls.servername says one name for all.
+   */
+  podDomains?: Record<string, string>;
   /** names the Secret in "wrong password" errors */
   secretHint?: string;
 }
@@ -111,10 +117,19 @@ export function podObservation(p: KubeObject, component: 'redis' | 'sentinel'): 
 }
 
 
+/** The TLS settings to reach one pod with: the spec's, with the name its certificate must carry. */
+export function tlsFor(spec: Pick<CollectSpec, 'tls' | 'podDomains'>, pod: string): RedisTls | undefined {
+  if (!spec.tls || spec.tls.servername !== undefined) return spec.tls;
+  for (const [sts, domain] of Object.entries(spec.podDomains ?? {})) {
+    if (pod.startsWith(`${sts}-`) && /^\d+$/.test(pod.slice(sts.length + 1))) return { ...spec.tls, servername: `${pod}.${domain}` };
+  }
+  return spec.tls;
+}
+
 function connectTo(spec: CollectSpec, deps: CollectDeps, pod: PodObservation | string, port: number, auth: CollectSpec['auth']): Promise<RedisNode> {
   const name = typeof pod === 'string' ? pod : pod.name;
   return connectPod({
-    namespace: spec.namespace, pod: name, port, dialer: deps.dialer, auth, tls: spec.tls, timeoutMs: deps.timeoutMs, name: `${spec.namespace}/${name}`, secretHint: spec.secretHint,
+    namespace: spec.namespace, pod: name, port, dialer: deps.dialer, auth, tls: tlsFor(spec, name), timeoutMs: deps.timeoutMs, name: `${spec.namespace}/${name}`, secretHint: spec.secretHint,
     podIp: typeof pod === 'string' ? undefined : pod.ip,
   });
 }

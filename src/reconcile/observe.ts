@@ -1,5 +1,6 @@
 // observe = collect (I/O) + build (pure): a target's Kubernetes objects and every Redis node's own view, as the
 // plain Observed data that diagnose and plan decide on.
+import { RedisError } from '../errors.js';
 import type { KubeObject, KubeReader } from '../kube/types.js';
 import type { PodDialer } from '../redis/types.js';
 import { collect, type Collected, type CollectSpec, type PodObservation } from './collect.js';
@@ -123,9 +124,18 @@ export function buildObserved(input: ObserveInput, c: Collected, pdbObjects: Kub
  * When no Redis node of a target lets us in because of its password, that is bad input (the Secret is wrong or
  * unreadable), not a topology: say it as one sentence instead of N unreachable nodes.
  */
+/** authFailure as the error a command stops with; the hint names the password's Secret when it is the password. */
+export function accessFailure(o: Observed, secretHint: () => string | undefined): RedisError | undefined {
+  const auth = authFailure(o);
+  if (!auth) return undefined;
+  return new RedisError(auth, /password|NOAUTH|WRONGPASS|authenticat/i.test(auth) ? { hint: `the password comes from ${secretHint() ?? 'the Secret the operator was given'}` } : {});
+}
+
 export function authFailure(o: Observed): string | undefined {
   const nodes = o.redis;
   if (nodes.length === 0 || nodes.some((r) => r.reachable)) return undefined;
-  const auth = nodes.find((r) => /password|NOAUTH|WRONGPASS|authenticat/i.test(r.error ?? ''));
-  return auth && nodes.every((r) => /password|NOAUTH|WRONGPASS|authenticat/i.test(r.error ?? '')) ? auth.error : undefined;
+  // the password, or the TLS certificates (a wrong CA, a server name the certificate lacks, no client certificate)
+  const credentials = /password|NOAUTH|WRONGPASS|authenticat|TLS certificate|client certificate/i;
+  const auth = nodes.find((r) => credentials.test(r.error ?? ''));
+  return auth && nodes.every((r) => credentials.test(r.error ?? '')) ? auth.error : undefined;
 }

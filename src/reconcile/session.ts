@@ -6,12 +6,15 @@ import { connectPod, directDialer, type RedisNode } from '../redis/connect.js';
 import type { PodDialer } from '../redis/types.js';
 import { targetOperator, targetSecrets, type OperatorInfo, type Target } from '../targets/index.js';
 import type { PauseMechanism } from '../targets/pause.js';
-import type { CollectSpec } from './collect.js';
+import { tlsFor, type CollectSpec } from './collect.js';
 import { observe, type ObserveInput } from './observe.js';
 import type { Observed, OperatorFact } from './types.js';
 import { RES } from '../kube/resources.js';
 
 const PODS = RES.pods;
+const STATEFULSETS = RES.statefulsets;
+// The DNS domain of the cluster's Services; kubelet's --cluster-domain, which no object of a target says.
+const CLUSTER_DOMAIN = 'cluster.local';
 
 /** Everything a command needs to act on a target: its operator, how to pause it, and observe's input. */
 export interface TargetContext {
@@ -22,19 +25,54 @@ export interface TargetContext {
 }
 
 /** What the adapter knows of a target (src/targets), turned into what observe reads. */
-export async function targetContext(reader: KubeReader, target: Target): Promise<TargetContext> {
+/** What the user says about reaching Redis that no object says (flags). */
+export interface ConnectOverrides {
+  /** --tls-server-name: the one name every pod's certificate is checked against */
+  tlsServerName?: string;
+  /** --insecure-skip-tls-verify: accept any certificate (warned about by the command) */
+  insecureSkipTlsVerify?: boolean;
+  /** --redis-user: the ACL user to authenticate as (with the target's password) */
+  redisUser?: string;
+  /** --redis-password-secret NAME[:KEY]: the Secret (in the target's namespace) that holds the password */
+  passwordSecret?: { name: string; key?: string };
+}
+
+/**
+ * The pods' DNS domain per StatefulSet of the target, `<spec.serviceName>.<ns>.svc.<domain>`, the names their
+ * certificates carry. A StatefulSet that cannot be read (RBAC) or has no serviceName is left out: its pods are then
+ * checked against the address connected to, and a failure says so.
+ */
+async function podDomains(reader: KubeReader, target: Target): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  await Promise.all(target.statefulSets.map(async (name) => {
+    const sts = await reader.get(STATEFULSETS, target.namespace, name).catch(() => undefined);
+    const service = (sts?.spec as { serviceName?: string } | undefined)?.serviceName;
+    if (service) out[name] = `${service}.${target.namespace}.svc.${CLUSTER_DOMAIN}`;
+  }));
+  return out;
+}
+
+export async function targetContext(reader: KubeReader, given: Target, opts: ConnectOverrides = {}): Promise<TargetContext> {
+  const target: Target = opts.passwordSecret
+    ? { ...given, passwordSecret: { name: opts.passwordSecret.name, key: opts.passwordSecret.key ?? given.passwordSecret?.key ?? 'password' } }
+    : given;
   // independent reads, asked at once; a failure is still told in the order they were
   const operatorP = targetOperator(reader, target);
   const secretsP = targetSecrets(reader, target);
-  await Promise.allSettled([operatorP, secretsP]);
+  const domainsP = target.tlsSecret ? podDomains(reader, target) : Promise.resolve(undefined);
+  await Promise.allSettled([operatorP, secretsP, domainsP]);
   const { operator, mechanism, pause } = await operatorP;
   const secrets = await secretsP;
+  const domains = await domainsP;
   const spec: CollectSpec = {
     namespace: target.namespace, topology: target.topology, redisSelector: target.redisSelector, sentinelSelector: target.sentinelSelector,
     sentinelInRedisPods: target.sentinelInRedisPods, redisPort: target.redisPort, sentinelPort: target.sentinelPort,
-    sentinelMasterName: target.sentinelMasterName, auth: secrets.password !== undefined ? { password: secrets.password } : undefined, tls: secrets.tls,
+    sentinelMasterName: target.sentinelMasterName, auth: secrets.password !== undefined ? { password: secrets.password, ...(opts.redisUser ? { username: opts.redisUser } : {}) } : undefined, tls: secrets.tls,
     secretHint: secrets.secretHint,
   };
+  if (domains) spec.podDomains = domains;
+  if (opts.tlsServerName && spec.tls) spec.tls = { ...spec.tls, servername: opts.tlsServerName };
+  if (opts.insecureSkipTlsVerify && spec.tls) spec.tls = { ...spec.tls, rejectUnauthorized: false };
   // Sentinels of spotahome and Bitnami run without a password of their own.
   const opFact: OperatorFact = { present: operator.present, running: operator.running };
   if (operator.replicas !== undefined) opFact.replicas = operator.replicas;
@@ -50,6 +88,8 @@ export async function targetContext(reader: KubeReader, target: Target): Promise
 
 export interface SessionOptions {
   direct: boolean;
+  /** what flags say about reaching Redis that no object says */
+  connect?: ConnectOverrides;
   timeoutMs?: number;
   concurrency?: number;
 }
@@ -78,9 +118,9 @@ export class TargetSession {
   ) {}
 
   static async open(kube: KubeClient, target: Target, opts: SessionOptions): Promise<TargetSession> {
-    const ctx = await targetContext(kube, target);
+    const ctx = await targetContext(kube, target, opts.connect);
     const dialer = await podDialer(kube, opts.direct);
-    return new TargetSession(kube, ctx, dialer, { direct: opts.direct, timeoutMs: opts.timeoutMs ?? 5000, concurrency: opts.concurrency ?? 64 });
+    return new TargetSession(kube, ctx, dialer, { direct: opts.direct, connect: opts.connect ?? {}, timeoutMs: opts.timeoutMs ?? 5000, concurrency: opts.concurrency ?? 64 });
   }
 
   get target(): Target {
@@ -99,7 +139,7 @@ export class TargetSession {
       const spec = this.ctx.observeInput.spec;
       c = connectPod({
         namespace: spec.namespace, pod, port: component === 'sentinel' ? spec.sentinelPort : spec.redisPort, dialer: this.dialer,
-        auth: component === 'sentinel' ? spec.sentinelAuth : spec.auth, tls: spec.tls, secretHint: spec.secretHint,
+        auth: component === 'sentinel' ? spec.sentinelAuth : spec.auth, tls: tlsFor(spec, pod), secretHint: spec.secretHint,
         timeoutMs: this.opts.timeoutMs, name: 'kubectl-redis',
       });
       c.catch(() => this.connections.delete(key));

@@ -31,6 +31,8 @@ export interface RedisTls {
   rejectUnauthorized?: boolean;
   /** Where the CA came from, for error sentences: "Secret redis/orders-tls key ca.crt". */
   caHint?: string;
+  /** Where the client certificate and key come (or should come) from, for error sentences. */
+  certHint?: string;
 }
 
 export interface ConnectPodOptions {
@@ -124,10 +126,23 @@ function connectionError(err: unknown, ctx: Context, connected: boolean): RedisE
       cause,
     });
   }
+  // tls-auth-clients yes (the charts' default once TLS is on): TLS 1.3 says "certificate required", TLS 1.2 only
+  // "handshake failure"; either, when we sent no certificate, is that
+  if (ctx.tls && !ctx.tls.cert && /CERTIFICATE_REQUIRED|certificate required|ALERT_HANDSHAKE_FAILURE|alert handshake failure/i.test(`${e.code ?? ''} ${msg}`)) {
+    return new RedisError(
+      `${where} requires a client certificate and none was presented: ${ctx.tls.certHint ? `check ${ctx.tls.certHint}` : 'no Secret of the target holds one'}`,
+      { pod: ctx.pod, cause, hint: 'Redis runs with tls-auth-clients yes: a client must present a certificate signed by its CA' },
+    );
+  }
+  if (ctx.tls && /ALERT_(BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|DECRYPT_ERROR)|alert (bad certificate|unknown ca|certificate unknown)/i.test(`${e.code ?? ''} ${msg}`)) {
+    return new RedisError(`${where} did not accept our client certificate (${e.code ?? msg}): check ${ctx.tls.certHint ?? 'the certificate given'}; it must be signed by the CA Redis trusts`, { pod: ctx.pod, cause });
+  }
   if ((e.code && TLS_CERT_CODES.has(e.code)) || /certificate|self[- ]signed|altnames/i.test(msg)) {
     return new RedisError(
       `the TLS certificate of ${where} was not accepted (${e.code ?? msg}): check ${caName(ctx.tls)}` +
-        (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || e.code === 'HOSTNAME_MISMATCH' ? ' and the server name expected' : ''),
+        (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || e.code === 'HOSTNAME_MISMATCH'
+          ? ` and the server name expected (${ctx.tls?.servername ? `"${ctx.tls.servername}"` : 'the address connected to'}; --tls-server-name names another)`
+          : ''),
       { pod: ctx.pod, cause, hint: 'the certificate must be signed by that CA and name the pod or its Service' },
     );
   }
@@ -270,14 +285,16 @@ export async function connectPod(opts: ConnectPodOptions): Promise<RedisNode> {
     await endpoint.close().catch(() => undefined);
     // Through a port-forward the local socket always connects; the far side's own failure (nothing listening in the
     // pod: Redis killed or restarting) is the truth, not a guess from how the connection closed.
-    if (forwarded && forwarded.count > forwardFailuresBefore) {
+    // ...unless TLS itself said why first (a refused handshake resets the connection, which the forward also sees)
+    const tlsSaid = opts.tls !== undefined && /ERR_SSL|ERR_TLS|CERT|certificate|alert/i.test(`${asErrorLike(lastError).code ?? ''} ${asErrorLike(lastError).message}`);
+    if (forwarded && forwarded.count > forwardFailuresBefore && !(lastError !== undefined && tlsSaid)) {
       throw new RedisError(`Redis in pod ${ctx.pod} could not be reached on port ${ctx.port} through the port-forward: ${forwarded.last ?? 'the far side failed'}`, {
         pod: ctx.pod,
         cause: scrubbed(err),
         hint: `check that the pod is Running and Redis listens on port ${ctx.port} (a restarting Redis refuses until it is up)`,
       });
     }
-    const generic = /Connection is closed|timed out|Stream isn't writeable/i.test(asErrorLike(err).message);
+    const generic = /Connection is closed|timed out|Stream isn't writeable|ECONNRESET/i.test(asErrorLike(err).message) || tlsSaid;
     throw connectionError(generic && lastError !== undefined ? lastError : err, ctx, connected);
   }
   const version = info === undefined ? undefined : versionFromInfo(info);

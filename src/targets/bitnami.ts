@@ -5,7 +5,7 @@
 // master's StatefulSet alone).
 // A StatefulSet owned by an operator is never claimed here.
 import type { KubeObject } from '../kube/types.js';
-import { containerNames, declaredPort, num, ownedByController, passwordSecretFromEnv, STATEFULSETS } from './common.js';
+import { containerNames, declaredPort, envValue, num, ownedByController, passwordSecretFromEnv, STATEFULSETS } from './common.js';
 import type { Target, TargetAdapter } from './types.js';
 
 const label = (o: KubeObject, k: string) => o.metadata.labels?.[k];
@@ -25,10 +25,22 @@ const clusterPort = (s: KubeObject) => declaredPort(s, ['tcp-redis', 'redis'], [
 const redisPort = (s: KubeObject) => declaredPort(s, ['redis', 'tcp-redis'], ['REDIS_PORT', 'REDIS_TLS_PORT', 'REDIS_PORT_NUMBER']) ?? 6379;
 const sentinelPort = (s: KubeObject) => declaredPort(s, ['redis-sentinel', 'sentinel'], ['REDIS_SENTINEL_PORT', 'REDIS_SENTINEL_TLS_PORT_NUMBER', 'REDIS_SENTINEL_PORT_NUMBER']) ?? 26379;
 
+/**
+ * The Secret mounted as the chart's certificates volume (redis-certificates), with the key of each file the env
+ * points Redis at (REDIS_TLS_CERT_FILE=/opt/bitnami/redis/certs/tls.crt: key tls.crt, and so on; the chart's
+ * tls.certFilename / certKeyFilename / certCAFilename). Its clients present the same certificate and key.
+ */
 function tlsOf(sts: KubeObject): Target['tlsSecret'] {
   const vols = ((sts.spec as { template?: { spec?: { volumes?: Array<{ name: string; secret?: { secretName?: string } }> } } } | undefined)?.template?.spec?.volumes) ?? [];
   const v = vols.find((x) => /tls|cert/.test(x.name) && x.secret?.secretName);
-  return v?.secret?.secretName ? { name: v.secret.secretName, caKey: 'ca.crt' } : undefined;
+  if (!v?.secret?.secretName) return undefined;
+  const file = (names: string[], fallback: string) => envValue(sts, names)?.split('/').pop() || fallback;
+  return {
+    name: v.secret.secretName,
+    caKey: file(['REDIS_TLS_CA_FILE', 'REDIS_SENTINEL_TLS_CA_FILE'], 'ca.crt'),
+    certKey: file(['REDIS_TLS_CERT_FILE', 'REDIS_SENTINEL_TLS_CERT_FILE'], 'tls.crt'),
+    keyKey: file(['REDIS_TLS_KEY_FILE', 'REDIS_SENTINEL_TLS_KEY_FILE'], 'tls.key'),
+  };
 }
 
 export const bitnamiCluster: TargetAdapter = {

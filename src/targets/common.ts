@@ -105,6 +105,16 @@ export function declaredPort(sts: KubeObject, portNames: string[], envNames: str
   return undefined;
 }
 
+/** The literal value of the first of these env vars any container sets. */
+export function envValue(sts: KubeObject, names: string[]): string | undefined {
+  const containers = (sts as unknown as PodTemplateShape).spec?.template?.spec?.containers ?? [];
+  for (const name of names) for (const c of containers) {
+    const v = c.env?.find((e) => e.name === name)?.value;
+    if (v) return v;
+  }
+  return undefined;
+}
+
 export function containerNames(sts: KubeObject): string[] {
   return ((sts as unknown as PodTemplateShape).spec?.template?.spec?.containers ?? []).map((c) => c.name ?? '');
 }

@@ -79,7 +79,7 @@ export async function targetOperator(reader: KubeReader, target: Target): Promis
 export interface TargetSecrets {
   password?: string;
   secretHint?: string;
-  tls?: { ca?: Buffer; caHint: string };
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; caHint: string; certHint?: string };
 }
 
 async function secretValue(reader: KubeReader, namespace: string, ref: { name: string; key: string }, owner: string): Promise<string> {
@@ -105,8 +105,14 @@ export async function targetSecrets(reader: KubeReader, target: Target): Promise
   }
   if (target.tlsSecret) {
     const s = await tlsP;
-    const ca = s?.data?.[target.tlsSecret.caKey];
-    out.tls = { ca: ca ? Buffer.from(ca, 'base64') : undefined, caHint: `Secret ${target.namespace}/${target.tlsSecret.name} key ${target.tlsSecret.caKey}` };
+    const t = target.tlsSecret;
+    const read = (key: string | undefined) => (key && s?.data?.[key] ? Buffer.from(s.data[key], 'base64') : undefined);
+    const where = `Secret ${target.namespace}/${t.name}`;
+    out.tls = { ca: read(t.caKey), caHint: `${where} key ${t.caKey}` };
+    const cert = read(t.certKey);
+    const key = read(t.keyKey);
+    if (cert && key) Object.assign(out.tls, { cert, key });
+    if (t.certKey && t.keyKey) out.tls.certHint = `${where} keys ${t.certKey} and ${t.keyKey}${cert && key ? '' : `, which ${s ? 'it lacks' : 'does not exist'}`}`;
   }
   return out;
 }

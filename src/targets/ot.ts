@@ -36,7 +36,8 @@ interface OtSpec {
   redisLeader?: { replicas?: number };
   redisFollower?: { replicas?: number };
   kubernetesConfig?: { redisSecret?: { name?: string; key?: string } };
-  TLS?: { ca?: string; secret?: { secretName?: string } };
+  /** api/common/v1beta2/common_types.go TLSConfig: key names ca, cert, key in the Secret (defaults ca.crt, tls.crt, tls.key) */
+  TLS?: { ca?: string; cert?: string; key?: string; secret?: { secretName?: string } };
   redisSentinelConfig?: { redisReplicationName?: string; masterGroupName?: string };
   clusterReplicas?: number;
   /** RedisCluster only (api/rediscluster/v1beta2/rediscluster_types.go: `Port *int`, kubebuilder default 6379) */
@@ -50,7 +51,7 @@ function secretOf(spec: OtSpec): Target['passwordSecret'] {
 }
 
 function tlsOf(spec: OtSpec): Target['tlsSecret'] {
-  return spec.TLS?.secret?.secretName ? { name: spec.TLS.secret.secretName, caKey: spec.TLS.ca ?? 'ca.crt' } : undefined;
+  return spec.TLS?.secret?.secretName ? { name: spec.TLS.secret.secretName, caKey: spec.TLS.ca ?? 'ca.crt', certKey: spec.TLS.cert ?? 'tls.crt', keyKey: spec.TLS.key ?? 'tls.key' } : undefined;
 }
 
 function base(o: KubeObject, kind: string, alias: string, plural: string) {

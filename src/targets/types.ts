@@ -26,7 +26,8 @@ export interface Target {
   sentinelInRedisPods?: boolean;
   pdbNames: string[];
   passwordSecret?: { name: string; key: string };
-  tlsSecret?: { name: string; caKey: string };
+  /** the Secret with the CA and, where the deployment has one, the certificate and key its clients present */
+  tlsSecret?: { name: string; caKey: string; certKey?: string; keyKey?: string };
   redisPort: number;
   sentinelPort: number;
   sentinelMasterName?: string;

@@ -151,6 +151,19 @@ export interface RedisConfig {
   dir?: string;
   clusterEnabled: boolean;
   clusterConfigFile: string;
+  /** tls-port and the host paths of the files it serves with (undefined: no TLS) */
+  tlsPort?: number;
+  tlsFiles?: { cert: string; key: string; ca: string };
+}
+
+/** Where the kubelet's readiness PING goes: the plain port, else the TLS port with the pod's own certificate. */
+export function pingOf(cfg: RedisConfig, fallback: number): Pick<ContainerPlan, 'pingPort' | 'pingPassword' | 'pingTls'> {
+  const plain = cfg.port ?? fallback;
+  if (plain === 0 && cfg.tlsPort !== undefined) {
+    const files = cfg.tlsFiles;
+    return { pingPort: cfg.tlsPort, pingPassword: cfg.password, pingTls: files ? { ca: readFileSync(files.ca), cert: readFileSync(files.cert), key: readFileSync(files.key) } : {} };
+  }
+  return { pingPort: plain, pingPassword: cfg.password };
 }
 
 export class ConfigBuilder {
@@ -219,9 +232,13 @@ export class ConfigBuilder {
     mkdirSync(join(file, '..'), { recursive: true });
     writeFileSync(file, text, { mode: 0o600 });
     const port = this.last('port')?.[1];
+    const tlsPort = this.last('tls-port')?.[1];
+    const [cert, key, ca] = ['tls-cert-file', 'tls-key-file', 'tls-ca-cert-file'].map((k) => this.last(k)?.[1]);
     return {
       lines: this.lines,
       port: port !== undefined ? Number(port) : undefined,
+      ...(tlsPort !== undefined && Number(tlsPort) > 0 ? { tlsPort: Number(tlsPort) } : {}),
+      ...(cert && key && ca ? { tlsFiles: { cert, key, ca } } : {}),
       password: this.last('requirepass')?.[1],
       dir: this.last('dir')?.[1],
       clusterEnabled: this.last('cluster-enabled')?.[1]?.toLowerCase() === 'yes',
@@ -424,10 +441,24 @@ export function planRedis(input: ImageInput): ContainerPlan {
       const mode = env.REDIS_REPLICATION_MODE;
       if ((mode === 'slave' || mode === 'replica') && env.REDIS_MASTER_HOST) b.add(['replicaof', env.REDIS_MASTER_HOST, env.REDIS_MASTER_PORT_NUMBER || '6379']);
     }
+    if (yes(env.REDIS_TLS_ENABLED ?? 'no')) {
+      // bitnami/containers redis(-cluster) libredis.sh redis_configure_tls (librediscluster.sh adds the cluster bus):
+      // TLS on the default port means no plain port at all; tls-auth-clients defaults to yes, as the chart's
+      // tls.authClients does
+      const tlsPort = env.REDIS_TLS_PORT_NUMBER || env.REDIS_TLS_PORT || '6379';
+      if ((env.REDIS_PORT_NUMBER || '6379') === '6379' && tlsPort === '6379') b.add(['port', '0']);
+      b.add(['tls-port', tlsPort]);
+      b.add(['tls-cert-file', env.REDIS_TLS_CERT_FILE || '/opt/bitnami/redis/certs/tls.crt']);
+      b.add(['tls-key-file', env.REDIS_TLS_KEY_FILE || '/opt/bitnami/redis/certs/tls.key']);
+      b.add(['tls-ca-cert-file', env.REDIS_TLS_CA_FILE || '/opt/bitnami/redis/certs/ca.crt']);
+      b.add(['tls-auth-clients', yes(env.REDIS_TLS_AUTH_CLIENTS ?? 'yes') ? 'yes' : 'no']);
+      b.add(['tls-replication', 'yes']);
+      if (cluster) b.add(['tls-cluster', 'yes']);
+    }
     const overrides = '/opt/bitnami/redis/etc/overrides.conf';
     if (existsSync(dataMount(overrides))) b.addFile(overrides);
     cfg = b.write(file('redis.conf'), dataMount(dataDir));
-    return { argv: ['redis-server', file('redis.conf')], pingPort: cfg.port ?? 6379, pingPassword: cfg.password, prepare };
+    return { argv: ['redis-server', file('redis.conf')], ...pingOf(cfg, 6379), prepare };
   }
 
   // The official image (and spotahome's / ucloud's without a command): redis-server with defaults, WORKDIR /data.

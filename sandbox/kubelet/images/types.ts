@@ -33,6 +33,8 @@ export interface ContainerPlan {
   pingPort?: number;
   /** Password for that PING (kept in memory only). */
   pingPassword?: string;
+  /** That port speaks only TLS: the PING goes with these (the pod's own files, as its probe script's redis-cli --tls) */
+  pingTls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
   /** Work to do right before each start (rewriting nodes.conf and the like). */
   prepare?: () => Promise<void>;
   /** Set for the reboot pod: the kubelet reboots the node instead of running anything. */

@@ -10,9 +10,11 @@ import type { Observed } from '../../reconcile/types.js';
 import type { RedisNode } from '../../redis/connect.js';
 import { discoverAll, type Target } from '../../targets/index.js';
 import { caughtUp, describeMove, hasPodsOn, healthProblems, masterMoves, type MasterMove } from './plan.js';
+import type { ConnectOverrides } from '../../reconcile/session.js';
 
 export interface RedisGuardOptions {
   direct: boolean;
+  connect?: ConnectOverrides;
   /** undefined = every namespace */
   namespace: string | undefined;
   /** per Redis command / connection */
@@ -49,7 +51,7 @@ export class RedisGuard {
   ) {}
 
   private open(target: Target): Promise<TargetSession> {
-    return TargetSession.open(this.kube, target, { direct: this.opts.direct, timeoutMs: this.opts.redisTimeoutMs ?? 5000 });
+    return TargetSession.open(this.kube, target, { direct: this.opts.direct, connect: this.opts.connect, timeoutMs: this.opts.redisTimeoutMs ?? 5000 });
   }
 
   private async withSession<T>(target: Target, fn: (s: TargetSession) => Promise<T>): Promise<T> {

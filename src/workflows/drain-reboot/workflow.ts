@@ -20,6 +20,7 @@ import { readNodeMark, type NodeMark } from './node.js';
 import { batches, describeMove, healthProblems, masterMoves, NODE_STEPS, resolveNodes, stepKey, stepTitle, whyNodeNotStartable, type NodeStep, type RebootMethod } from './plan.js';
 import { RedisGuard } from './redis.js';
 import { diagnose } from '../../reconcile/diagnose.js';
+import type { ConnectOverrides } from '../../reconcile/session.js';
 
 export const OPERATION = 'drain-reboot';
 /** Where the Lease, the journal and the reboot pods live: one place every run sees, whatever its -n. */
@@ -44,6 +45,7 @@ export interface DrainRebootRequest {
   abort: boolean;
   /** Redis connections by pod IP instead of port-forward */
   direct: boolean;
+  connect?: ConnectOverrides;
   /** where to look for Redis targets; undefined = every namespace */
   namespace: string | undefined;
 }
@@ -171,7 +173,7 @@ export class DrainReboot {
       ignoreDaemonSets: req.ignoreDaemonSets, deleteEmptyDirData: req.deleteEmptyDirData, gracePeriodSeconds: req.gracePeriodSeconds,
       timeoutMs: req.timeoutMs, evictRetryMs: deps.evictRetryMs, pollMs: deps.pollMs, signal: deps.signal, log: (m) => r.info(m),
     });
-    this.guard = new RedisGuard(deps.kube, { direct: req.direct, namespace: req.namespace, pollMs: deps.pollMs, signal: deps.signal, log: (m) => r.info(m), warn: (m) => r.warn(m) });
+    this.guard = new RedisGuard(deps.kube, { direct: req.direct, connect: req.connect, namespace: req.namespace, pollMs: deps.pollMs, signal: deps.signal, log: (m) => r.info(m), warn: (m) => r.warn(m) });
   }
 
   private get kube(): KubeClient {

@@ -5,9 +5,8 @@ import type { KubeClient } from '../../kube/client.js';
 import { deleteObject } from '../../kube/delete.js';
 import { patchObject } from '../../kube/patch.js';
 import { applyPlan, type ApplyEvent, type ApplyReport, type KubeActions } from '../../reconcile/apply.js';
-import { RedisError } from '../../errors.js';
 import { diagnose } from '../../reconcile/diagnose.js';
-import { authFailure } from '../../reconcile/observe.js';
+import { accessFailure } from '../../reconcile/observe.js';
 import { plan } from '../../reconcile/plan.js';
 import type { TargetSession } from '../../reconcile/session.js';
 import { NON_TOPOLOGY_KINDS, type Action, type Finding, type FindingKind, type Intent, type Observed, type PlanResult, type Unfixed } from '../../reconcile/types.js';
@@ -152,8 +151,8 @@ export function remainingFailure(left: Finding[]): string {
 
 export async function heal(session: TargetSession, opts: HealOptions): Promise<HealResult> {
   let observed = await session.observe();
-  const auth = authFailure(observed);
-  if (auth) throw new RedisError(auth, { hint: `the password comes from ${session.ctx.observeInput.spec.secretHint ?? 'the Secret the operator was given'}` });
+  const denied = accessFailure(observed, () => session.ctx.observeInput.spec.secretHint);
+  if (denied) throw denied;
   const before = diagnose(observed);
   const intent = { kind: 'heal' as const, only: opts.only, prefer: opts.prefer };
   let firstPlan = plan(observed, before, intent);

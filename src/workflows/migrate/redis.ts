@@ -3,6 +3,7 @@
 // password and TLS. Connections are cached per pod and dropped when a pod moves.
 import { errText } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
+import { tlsFor } from '../../reconcile/collect.js';
 import { podDialer } from '../../reconcile/session.js';
 import { connectPod, type RedisAuth, type RedisNode, type RedisTls } from '../../redis/connect.js';
 import type { PodDialer } from '../../redis/types.js';
@@ -20,6 +21,8 @@ export interface Side {
 export interface RedisAccess {
   auth?: RedisAuth;
   tls?: RedisTls;
+  /** per StatefulSet, the DNS domain its pods' certificates name (see CollectSpec.podDomains) */
+  podDomains?: Record<string, string>;
   secretHint?: string;
   port: number;
   timeoutMs: number;
@@ -75,7 +78,7 @@ export class TwoSides {
       const s = this.side(side);
       c = this.dialer(side).then((dialer) =>
         connectPod({
-          namespace: s.namespace, pod, port: this.access.port, dialer, auth: this.access.auth, tls: this.access.tls, secretHint: this.access.secretHint,
+          namespace: s.namespace, pod, port: this.access.port, dialer, auth: this.access.auth, tls: tlsFor(this.access, pod), secretHint: this.access.secretHint,
           timeoutMs: this.access.timeoutMs, name: 'kubectl-redis-migrate',
         }),
       );

@@ -33,6 +33,7 @@ import {
 import { abortOrder, clusterProblems, describeStep, destinationAfterReturn, mastersOf, placeOf, type ExpectedNode, type Sides } from './plan.js';
 import { preflight, type Check } from './preflight.js';
 import { TwoSides, type PodAt, type SideName } from './redis.js';
+import type { ConnectOverrides } from '../../reconcile/session.js';
 
 export const OPERATION = 'migrate';
 
@@ -47,6 +48,7 @@ export interface MigrateRequest {
   resume: boolean;
   abort: boolean;
   direct: boolean;
+  connect?: ConnectOverrides;
   stepTimeoutMs: number;
 }
 
@@ -141,13 +143,13 @@ export class Migration {
     const support = migrationSupport(this.target);
     if (!support.supported) throw new RefusedError(support.why);
     this.profile = support.profile;
-    this.tctx = await targetContext(this.from, this.target);
+    this.tctx = await targetContext(this.from, this.target, this.req.connect);
     const spec = this.tctx.observeInput.spec;
     const podNames = new RegExp(`^(${this.profile.statefulSets.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})-\\d+$`);
     this.sides = new TwoSides(
       { name: 'source', kube: this.from, namespace: this.ns },
       { name: 'destination', kube: this.to, namespace: this.toNs },
-      { auth: spec.auth, tls: spec.tls, secretHint: spec.secretHint, port: spec.redisPort, timeoutMs: 5000, direct: this.req.direct },
+      { auth: spec.auth, tls: spec.tls, podDomains: spec.podDomains, secretHint: spec.secretHint, port: spec.redisPort, timeoutMs: 5000, direct: this.req.direct },
       (name) => podNames.test(name),
     );
     for (const name of this.profile.statefulSets) {

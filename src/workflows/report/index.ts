@@ -21,6 +21,7 @@ import { statusDocument } from '../status/report.js';
 import { Archive, type Part } from './archive.js';
 import { defaultOutputName, openOutput } from './output.js';
 import { configPairs, redactAclRules, redactConfig, redactObject } from './redact.js';
+import type { ConnectOverrides } from '../../reconcile/session.js';
 
 export type { Part } from './archive.js';
 
@@ -43,6 +44,7 @@ export interface ReportOptions {
   /** --since, for logs. */
   sinceMs: number;
   direct: boolean;
+  connect?: ConnectOverrides;
   /** One Redis command (and connect) gives up after this long. */
   timeoutMs: number;
   /** kubectl-redis's own version. */
@@ -451,7 +453,7 @@ async function reportTarget(c: Collector, target: Target): Promise<void> {
   c.info(`${pods.length} pods, ${c.archive.parts.filter((p) => p.status === 'collected').length} objects`);
 
   progress?.step(2, total, `status of ${target.ref}`);
-  const [report] = await collectReports(kube, [target], { direct: opts.direct, timeoutMs: opts.timeoutMs });
+  const [report] = await collectReports(kube, [target], { direct: opts.direct, connect: opts.connect, timeoutMs: opts.timeoutMs });
   c.archive.add('status.json', `kubectl redis status ${target.ref} -n ${ns} -o json`, json(statusDocument([report])));
   if (report.error) c.opts.progress?.warn(`status: ${report.error}`);
   else c.info(`health ${report.health}, ${report.findings.length} finding${report.findings.length === 1 ? '' : 's'}`);
@@ -460,7 +462,7 @@ async function reportTarget(c: Collector, target: Target): Promise<void> {
   let session: TargetSession | undefined;
   let sessionError: unknown;
   try {
-    session = await TargetSession.open(kube, target, { direct: opts.direct, timeoutMs: opts.timeoutMs });
+    session = await TargetSession.open(kube, target, { direct: opts.direct, connect: opts.connect, timeoutMs: opts.timeoutMs });
     const spec = session.ctx.observeInput.spec;
     c.archive.secret(spec.auth?.password);
     c.archive.secret(spec.sentinelAuth?.password);

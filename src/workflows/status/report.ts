@@ -2,13 +2,14 @@
 // observation's time); `collectReports` observes many targets with a bounded pool, and a target that cannot be
 // observed (no password Secret, RBAC) becomes a report with an error instead of failing the whole command.
 import type { KubeClient } from '../../kube/client.js';
-import { errText, RedisError } from '../../errors.js';
+import { errText } from '../../errors.js';
 import { diagnose } from '../../reconcile/diagnose.js';
-import { authFailure } from '../../reconcile/observe.js';
+import { accessFailure } from '../../reconcile/observe.js';
 import { TargetSession } from '../../reconcile/session.js';
 import type { Finding, Observed, RedisNodeFact, Severity } from '../../reconcile/types.js';
 import type { Target } from '../../targets/index.js';
 import { mapPool } from '../../util/pool.js';
+import type { ConnectOverrides } from '../../reconcile/session.js';
 
 export type Health = 'ok' | 'degraded' | 'critical' | 'error';
 
@@ -176,6 +177,8 @@ export function errorReport(t: Target, message: string, at: Date): TargetReport 
 
 export interface CollectOptions {
   direct: boolean;
+  /** what the Redis flags say about reaching Redis */
+  connect?: ConnectOverrides;
   timeoutMs?: number;
   /** targets observed at once */
   concurrency?: number;
@@ -187,10 +190,11 @@ export async function collectReports(kube: KubeClient, targets: Target[], opts: 
   return mapPool(targets, opts.concurrency ?? 4, async (t) => {
     let session: TargetSession | undefined;
     try {
-      session = await TargetSession.open(kube, t, { direct: opts.direct, timeoutMs: opts.timeoutMs });
+      session = await TargetSession.open(kube, t, { direct: opts.direct, connect: opts.connect, timeoutMs: opts.timeoutMs });
       const observed = await session.observe();
-      const auth = authFailure(observed);
-      if (auth) throw new RedisError(auth, { hint: `the password comes from ${session.ctx.observeInput.spec.secretHint ?? 'the Secret the operator was given'}` });
+      const hint = session.ctx.observeInput.spec.secretHint;
+      const denied = accessFailure(observed, () => hint);
+      if (denied) throw denied;
       return buildReport(observed, diagnose(observed));
     } catch (e) {
       if (opts.strict) throw e;
