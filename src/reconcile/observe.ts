@@ -134,8 +134,9 @@ export function accessFailure(o: Observed, secretHint: () => string | undefined)
 export function authFailure(o: Observed): string | undefined {
   const nodes = o.redis;
   if (nodes.length === 0 || nodes.some((r) => r.reachable)) return undefined;
-  // the password, or the TLS certificates (a wrong CA, a server name the certificate lacks, no client certificate)
-  const credentials = /password|NOAUTH|WRONGPASS|authenticat|TLS certificate|client certificate/i;
+  // the password, the TLS certificates (a wrong CA, a server name the certificate lacks, no client certificate), or an
+  // ACL user without the permissions observe needs
+  const credentials = /password|NOAUTH|WRONGPASS|authenticat|TLS certificate|client certificate|may not run/i;
   const auth = nodes.find((r) => credentials.test(r.error ?? ''));
   return auth && nodes.every((r) => credentials.test(r.error ?? '')) ? auth.error : undefined;
 }

@@ -60,6 +60,8 @@ interface Context {
   port: number;
   timeoutMs: number;
   authGiven: boolean;
+  /** the ACL user logged in as (undefined: the default user) */
+  user?: string;
   secretHint?: string;
   tls?: RedisTls;
   tlsHint?: string;
@@ -115,7 +117,7 @@ function connectionError(err: unknown, ctx: Context, connected: boolean): RedisE
   const cause = scrubbed(err);
   const msg = e.message;
   if (/WRONGPASS|invalid password|invalid username-password/i.test(msg) || (/NOAUTH/.test(msg) && ctx.authGiven)) {
-    return new RedisError(`wrong password for ${where}: check the ${ctx.secretHint ?? 'Secret that holds its password'}`, {
+    return new RedisError(`wrong password for ${ctx.user ? `user "${ctx.user}" of ` : ''}${where}: check the ${ctx.secretHint ?? 'Secret that holds its password'}`, {
       pod: ctx.pod,
       cause,
     });
@@ -192,6 +194,15 @@ function commandError(err: unknown, ctx: Context, command: string): RedisError {
     }
     return connectionError(err, ctx, true);
   }
+  if (/^NOPERM/.test(e.message)) {
+    // 7.0: "NOPERM User viewer has no permissions to run the 'cluster|nodes' command"; 6.2: "NOPERM this user has
+    // no permissions to run the 'cluster' command" (redis/redis src/acl.c addACLLogEntry / server.c processCommand)
+    const what = /'([^']+)'/.exec(e.message)?.[1];
+    return new RedisError(
+      `Redis user "${ctx.user ?? 'default'}" may not run ${command} in pod ${ctx.pod}${what ? ` (its ACL lacks +${what})` : ''}: grant it, or log in as a user who may (--redis-user, --redis-password-secret)`,
+      { pod: ctx.pod, cause: scrubbed(err) },
+    );
+  }
   return new RedisError(`Redis in pod ${ctx.pod} refused ${command}: ${e.message}`, { pod: ctx.pod, cause: scrubbed(err) });
 }
 
@@ -246,6 +257,7 @@ export async function connectPod(opts: ConnectPodOptions): Promise<RedisNode> {
     port: opts.port,
     timeoutMs,
     authGiven: opts.auth !== undefined,
+    user: opts.auth?.username,
     secretHint: opts.secretHint,
     tls: opts.tls,
     tlsHint: opts.tlsHint,
@@ -662,6 +674,7 @@ export async function connectClusterClient(opts: ClusterClientOptions): Promise<
     port: opts.port,
     timeoutMs,
     authGiven: opts.auth !== undefined,
+    user: opts.auth?.username,
     secretHint: opts.secretHint,
     tls: opts.tls,
   };

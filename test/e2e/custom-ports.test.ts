@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSandbox, type TestSandbox } from '../support/sandbox.js';
+import { createHash } from 'node:crypto';
 import { clusterCheckResult, eventually, pods, rc, redisCli, secret } from '../support/redis.js';
 import type { TargetReport } from '../../src/workflows/status/report.js';
 
@@ -57,5 +58,29 @@ describe('a Redis Cluster on port 7000', () => {
       return c.ok ? c : undefined;
     }, 30_000);
     assert.match(check.out, /All 16384 slots covered/);
+  });
+
+  test('ACL users: --redis-user with --redis-password-secret logs in as that user; one without +cluster is one sentence naming it', async () => {
+    const all = await pods(sb, 'redis', SELECTOR);
+    const pass = { ops: `ops-${Math.random().toString(36).slice(2)}`, viewer: `viewer-${Math.random().toString(36).slice(2)}` };
+    const sha = (x: string) => createHash('sha256').update(x).digest('hex');
+    for (const p of all) {
+      // the passwords' SHA-256 on redis-cli's command line, never the passwords
+      assert.equal(await rc(p.ip, 7000, password, ['ACL', 'SETUSER', 'ops', 'on', `#${sha(pass.ops)}`, '~*', '&*', '+@all']), 'OK');
+      assert.equal(await rc(p.ip, 7000, password, ['ACL', 'SETUSER', 'viewer', 'on', `#${sha(pass.viewer)}`, '~*', '&*', '+@all', '-cluster']), 'OK');
+    }
+    const secrets = (['ops', 'viewer'] as const).map((u) => `apiVersion: v1\nkind: Secret\nmetadata:\n  name: ${u}-login\n  namespace: redis\nstringData:\n  password: ${pass[u]}\n`);
+    const applied = await sb.kubectl(['apply', '-f', '-'], { input: secrets.join('---\n') });
+    assert.equal(applied.code, 0, applied.stderr);
+    const ok = await sb.cli(['status', 'sts/cache', '-n', 'redis', '-o', 'json', '--redis-user', 'ops', '--redis-password-secret', 'ops-login:password']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal((JSON.parse(ok.stdout) as { items: TargetReport[] }).items[0].podReports.filter((x) => x.role === 'master').length, 3);
+    const denied = await sb.cli(['status', 'sts/cache', '-n', 'redis', '--redis-user', 'viewer', '--redis-password-secret', 'viewer-login:password']);
+    assert.equal(denied.code, 1, denied.stdout + denied.stderr);
+    assert.match(denied.stderr, /^error: Redis user "viewer" may not run CLUSTER NODES in pod redis\/cache-\d \(its ACL lacks \+cluster\|nodes\)/m);
+    const wrong = await sb.cli(['status', 'sts/cache', '-n', 'redis', '--redis-user', 'viewer', '--redis-password-secret', 'ops-login:password']);
+    assert.equal(wrong.code, 1, wrong.stdout + wrong.stderr);
+    assert.match(wrong.stderr, /^error: wrong password for user "viewer" of Redis in pod redis\/cache-\d: check the Secret redis\/ops-login key password/m);
+    for (const out of [ok, denied, wrong]) assert.ok(!(out.stdout + out.stderr).includes(pass.ops) && !(out.stdout + out.stderr).includes(pass.viewer), 'no password printed');
   });
 });
