@@ -149,11 +149,13 @@ export async function bootstrapBitnamiSentinel(ctx: ClusterContext, ns: string, 
  * <name>-replicas, Secret <name> key redis-password. The replicas' start script (start-replicas.sh) runs
  * redis-server --replicaof <name>-master-0.<name>-headless.<ns>.svc.cluster.local 6379; no role labels.
  */
+const masterHostOf = (ns: string, name: string): string => `${name}-master-0.${name}-headless.${ns}.svc.cluster.local`;
+
 export function bitnamiReplicationObjects(ns: string, name: string, password: string, replicas = 3): KObject[] {
   const base = { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': name };
   const common = { ...base, 'app.kubernetes.io/managed-by': 'Helm', 'helm.sh/chart': 'redis-23.1.1' };
   const secretEnv = (envName: string) => ({ name: envName, valueFrom: { secretKeyRef: { name, key: 'redis-password' } } });
-  const masterHost = `${name}-master-0.${name}-headless.${ns}.svc.cluster.local`;
+  const masterHost = masterHostOf(ns, name);
   const sts = (component: 'master' | 'replica', stsName: string, count: number, env: object[]): KObject => {
     const selector = { ...base, 'app.kubernetes.io/component': component };
     const labels = { ...common, 'app.kubernetes.io/component': component };
@@ -217,6 +219,7 @@ export async function bootstrapBitnamiReplication(ctx: ClusterContext, ns: strin
     const ip = podIP(p);
     if (!ip) throw new Error(`${p.metadata.name} has no IP yet`);
     const info = await redisText({ ip, port: 6379, password }, ['INFO', 'replication']);
-    if (!info.includes(`master_host:${masterIp}\r`)) await redisCall({ ip, port: 6379, password }, ['REPLICAOF', masterIp, 6379]);
+    // with cluster DNS the replica follows the name it was started with (start-replicas.sh); without, an IP
+    if (!info.includes(`master_host:${masterIp}\r`) && !info.includes(`master_host:${masterHostOf(ns, name)}\r`)) await redisCall({ ip, port: 6379, password }, ['REPLICAOF', masterIp, 6379]);
   }
 }

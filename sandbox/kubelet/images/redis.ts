@@ -196,8 +196,10 @@ export class ConfigBuilder {
     const w = [...words];
     if (!hostPaths && PATH_DIRECTIVES.has(key) && w[1]) w[1] = toHost(this.input.mounts, this.input.rootfs, w[1]);
     if (!hostPaths && key === 'cluster-config-file' && w[1] && isAbsolute(w[1])) w[1] = toHost(this.input.mounts, this.input.rootfs, w[1]);
-    if ((key === 'replicaof' || key === 'slaveof') && w[1]) w[1] = this.input.resolve(w[1]) ?? w[1];
-    if (key === 'sentinel' && w[1]?.toLowerCase() === 'monitor' && w[3]) w[3] = this.input.resolve(w[3]) ?? w[3];
+    // with cluster DNS redis-server resolves the names itself (and again on every reconnect); without it, the names
+    // are frozen to today's IPs, which a pod that moves leaves behind
+    if (this.input.rewriteHostnames && (key === 'replicaof' || key === 'slaveof') && w[1]) w[1] = this.input.resolve(w[1]) ?? w[1];
+    if (this.input.rewriteHostnames && key === 'sentinel' && w[1]?.toLowerCase() === 'monitor' && w[3]) w[3] = this.input.resolve(w[3]) ?? w[3];
     if (key === 'dir' && w[1]) mkdirSync(w[1], { recursive: true });
     this.lines.push(w.map(quote).join(' '));
   }
