@@ -177,3 +177,10 @@ export function bindHostsArgv(hostsFile: string): string[] {
 export function inPodNamespace(hostsFile: string, argv: string[]): string[] {
   return ['unshare', '-m', '--propagation', 'private', '--', ...bindHostsArgv(hostsFile), ...argv];
 }
+
+/** `getent ahosts <service>.<ns>.svc.cluster.local` for a headless Service: every published address. */
+export function serviceAddresses(store: Store, namespace: string, service: string): string[] {
+  const svc = store.get('services', namespace, service);
+  if (!svc) return [];
+  return endpointAddresses(store.get('endpoints', namespace, service), o(svc.spec).publishNotReadyAddresses === true).map((a) => a.ip);
+}

@@ -34,8 +34,9 @@ export async function targetContext(reader: KubeReader, target: Target): Promise
     sentinelInRedisPods: target.sentinelInRedisPods, redisPort: target.redisPort, sentinelPort: target.sentinelPort,
     sentinelMasterName: target.sentinelMasterName, auth: secrets.password !== undefined ? { password: secrets.password } : undefined, tls: secrets.tls,
     secretHint: secrets.secretHint,
+    // spotahome's sentinels run without a password; Bitnami's have the Redis password when the chart says so
+    sentinelAuth: secrets.sentinelPassword !== undefined ? { password: secrets.sentinelPassword } : undefined,
   };
-  // Sentinels of spotahome and Bitnami run without a password of their own.
   const opFact: OperatorFact = { present: operator.present, running: operator.running };
   if (operator.replicas !== undefined) opFact.replicas = operator.replicas;
   if (operator.version !== undefined) opFact.version = operator.version;

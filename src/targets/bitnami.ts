@@ -54,6 +54,9 @@ export const bitnamiSentinel: TargetAdapter = {
         topology: 'sentinel', resource: STATEFULSETS, object: s, statefulSets: [s.metadata.name],
         redisSelector: selectorOf(s), sentinelInRedisPods: true, pdbNames: [s.metadata.name.replace(/-node$/, '')],
         passwordSecret: passwordSecretFromEnv(s, ['REDIS_PASSWORD']) ?? { name: s.metadata.name.replace(/-node$/, ''), key: 'redis-password' },
+        // start-sentinel.sh writes `requirepass $REDIS_PASSWORD` when auth.sentinel (the default) is on, and the chart
+        // gives the sentinel container REDIS_PASSWORD only then (bitnami/charts bitnami/redis scripts-configmap.yaml)
+        sentinelPasswordSecret: passwordSecretFromEnv(s, ['REDIS_PASSWORD'], 'sentinel'),
         tlsSecret: tlsOf(s), redisPort: 6379, sentinelPort: 26379, sentinelMasterName: 'mymaster',
         expected: { masters: 1, sentinels: Number((s.spec as { replicas?: number } | undefined)?.replicas ?? 3) },
         roleLabel: { key: 'isMaster', master: 'true', replica: 'false' },

@@ -9,6 +9,7 @@ import { basename, isAbsolute, join } from 'node:path';
 import type { ContainerPlan, ImageInput } from './types.js';
 import { toHost } from '../volumes.js';
 import { planGeneric } from './generic.js';
+import { bitnamiStartScript, planBitnamiSentinelScript } from './bitnami-sentinel.js';
 
 export function isRedisImage(image: string): boolean {
   const i = image.toLowerCase();
@@ -297,6 +298,8 @@ export function planRedis(input: ImageInput): ContainerPlan {
   const dataMount = (p: string): string => toHost(input.mounts, input.rootfs, p);
   const official = !image.includes('bitnami/') && !image.includes('opstree/');
   const inv = findInvocation(input.command, input.args, env, official);
+  const startScript = bitnamiStartScript(input);
+  if (startScript) return planBitnamiSentinelScript(input, startScript, ConfigBuilder);
   // a redis image running something else (redis-cli in a job, a shell sidecar): run that
   if (!inv && official && input.command && input.command.length > 0) return planGeneric(input);
   const b = new ConfigBuilder(input);

@@ -4,6 +4,7 @@
 import type { KubeObject } from '../../kube/types.js';
 import { matchesLabelString } from '../../kube/selector.js';
 import type { Finding, FindingKind, Observed, PodFact, RedisNodeFact } from '../../reconcile/types.js';
+import { podForHost } from '../../reconcile/diagnose.js';
 import { isCordoned, isNodeReady } from './node.js';
 
 export type RebootMethod = 'pod' | 'command' | 'none';
@@ -196,7 +197,7 @@ function replicationMoves(o: Observed, node: string, avoid: ReadonlySet<string>)
     if (pod?.nodeName !== node) continue;
     const ip = pod.ip;
     const replicas = o.redis
-      .filter((r) => r.reachable && r.replication?.role === 'replica' && r.replication.masterHost === ip)
+      .filter((r) => r.reachable && r.replication?.role === 'replica' && (r.replication.masterHost === ip || podForHost(o, r.replication.masterHost)?.name === m.pod))
       .map((r) => ({ r, pod: r.pod, p: podOf(o, r.pod), offset: r.replication?.slaveReplOffset ?? 0 }));
     const inSync = replicas.filter((x) => x.r.replication?.masterLinkStatus === 'up' && !x.r.replication.masterSyncInProgress && x.p?.ready && !x.p.deleting && (x.r.replication.replicaPriority ?? 100) !== 0);
     const away = inSync.filter((x) => !avoid.has(x.p?.nodeName ?? '')).sort(byOffsetThenName);

@@ -4,7 +4,7 @@
 import { RedisError, RefusedError, TimeoutError, errText } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { NotYet, notYet, waitFor } from '../../kube/wait.js';
-import { diagnose } from '../../reconcile/diagnose.js';
+import { diagnose, podForHost } from '../../reconcile/diagnose.js';
 import { TargetSession } from '../../reconcile/session.js';
 import type { Observed } from '../../reconcile/types.js';
 import type { RedisNode } from '../../redis/connect.js';
@@ -247,8 +247,9 @@ export class RedisGuard {
               state = addr.state;
               continue;
             }
-            if (!addr || addr.host === masterIp) continue;
-            const pod2 = o.pods.find((p) => p.ip === addr.host && p.component === 'redis')?.name;
+            // Sentinel names an IP, or a pod's DNS name where it announces hostnames (Bitnami): the same node either way
+            const pod2 = addr ? podForHost(o, addr.host)?.name : undefined;
+            if (!addr || addr.host === masterIp || pod2 === m.master) continue;
             if (!pod2) return notYet(`sentinel ${pod} names ${addr.host}, no pod of ours`);
             // Sentinel drops the promoted instance's clients (CLIENT KILL TYPE normal): probe drops a dead connection
             const role = await probe(s, pod2, (n) => n.role());
