@@ -145,22 +145,31 @@ test('with --max-unavailable > 1 the other nodes of the batch are never failover
   assert.deepEqual(masterMoves(o, 'n1', ['n2', 'n3']), [{ kind: 'relocate-replica', master: 'm0', replica: 'r0a' }]);
 });
 
-function sentinelObserved(opts: { sentinels?: boolean; replicaNodes: string[]; priorities?: number[] }): Observed {
+function sentinelObserved(opts: { sentinels?: boolean; replicaNodes: string[]; priorities?: number[]; byHostname?: boolean }): Observed {
   const masterIp = '10.2.0.1';
+  // Bitnami: replicas and sentinels name the master by its DNS name under the headless Service
+  const masterHost = opts.byHostname ? 'rfr-0.rfr-headless.redis.svc.cluster.local' : masterIp;
   const pods: PodFact[] = [podFact('rfr-0', 'n1', masterIp), ...opts.replicaNodes.map((n, i) => podFact(`rfr-${i + 1}`, n, `10.2.0.${i + 2}`))];
   const redis: RedisNodeFact[] = pods.map((p, i) => ({
     pod: p.name, address: `${p.ip}:6379`, reachable: true,
-    replication: i === 0 ? replication({ offset: 500 }) : replication({ masterHost: masterIp, offset: 400 + i, priority: opts.priorities?.[i - 1] }),
+    replication: i === 0 ? replication({ offset: 500 }) : replication({ masterHost, offset: 400 + i, priority: opts.priorities?.[i - 1] }),
   }));
   const sentinels: SentinelFact[] = opts.sentinels === false ? [] : ['n1', 'n2', 'n3'].map((n, i) => {
     pods.push(podFact(`rfs-${i}`, n, `10.3.0.${i}`, true, 'sentinel'));
-    return { pod: `rfs-${i}`, reachable: true, masterName: 'mymaster', master: { ip: masterIp, port: 6379, flags: ['master'], numSlaves: 2, numOtherSentinels: 2, quorum: 2 }, knownReplicas: [], knownSentinels: [] };
+    return { pod: `rfs-${i}`, reachable: true, masterName: 'mymaster', master: { ip: masterHost, port: 6379, flags: ['master'], numSlaves: 2, numOtherSentinels: 2, quorum: 2 }, knownReplicas: [], knownSentinels: [] };
   });
   return {
     target: { kind: 'RedisFailover', name: 'sessions', namespace: 'redis', system: 'spotahome', topology: 'sentinel' },
     observedAt: '2026-01-01T00:00:00Z', pods, redis, sentinels, pause: { paused: false, strategy: 'none' }, operator: { present: true, running: true }, pdbs: [],
   };
 }
+
+test('sentinel: replicas that name the master by DNS name are its replicas as those naming its IP (same moves)', () => {
+  for (const replicaNodes of [['n1', 'n2', 'n3'], ['n2', 'n3'], ['n1']]) {
+    assert.deepEqual(masterMoves(sentinelObserved({ replicaNodes, byHostname: true }), 'n1'), masterMoves(sentinelObserved({ replicaNodes }), 'n1'), replicaNodes.join(','));
+  }
+  assert.equal(masterMoves(sentinelObserved({ replicaNodes: ['n2'], byHostname: true }), 'n1')[0]?.kind, 'sentinel-failover');
+});
 
 test('sentinel: SENTINEL FAILOVER to a replica elsewhere; replicas on the node are demoted (priority 0) first', () => {
   const o = sentinelObserved({ replicaNodes: ['n1', 'n2', 'n3'] });
