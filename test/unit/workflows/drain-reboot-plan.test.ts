@@ -4,10 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { KubeObject } from '../../../src/kube/types.js';
+import { diagnose } from '../../../src/reconcile/diagnose.js';
 import type { Finding, Observed, PodFact, RedisNodeFact, SentinelFact } from '../../../src/reconcile/types.js';
 import type { ClusterNodeEntry, ReplicationInfo } from '../../../src/redis/types.js';
 import {
-  batches, blockingFindings, caughtUp, describeMove, hasPodsOn, healthProblems, masterMoves, NODE_STEPS, resolveNodes, stepKey, stepTitle, whyNodeNotStartable,
+  batches, blockingFindings, caughtUp, describeMove, hasPodsOn, healthProblems, masterMoves, NODE_STEPS, resolveNodes, stepKey, stepTitle, stuckFindings, whyNodeNotStartable,
 } from '../../../src/workflows/drain-reboot/plan.js';
 
 const k8sNode = (name: string, labels: Record<string, string> = {}, ready = true): KubeObject => ({
@@ -228,4 +229,34 @@ test('the sentinel way waits until every other replica has the master\'s offset'
   assert.equal(caughtUp(100, [100, 99]), false);
   assert.equal(caughtUp(100, [undefined]), false);
   assert.equal(caughtUp(100, []), false);
+});
+
+test('waits that cannot succeed: a second master ends the wait at once where nothing decides it, after the grace where Sentinel or an operator can', () => {
+  const split = (o: Observed): Observed => {
+    const x = structuredClone(o);
+    const r = x.redis.find((n) => n.replication?.role === 'replica');
+    if (r) r.replication = { ...r.replication!, role: 'master' };
+    return x;
+  };
+  const withSentinels = split(sentinelObserved({ replicaNodes: ['n2', 'n3'] }));
+  const alone = split(sentinelObserved({ replicaNodes: ['n2', 'n3'], sentinels: false }));
+  alone.operator = { present: false, running: false };
+  const operatorStopped = structuredClone(withSentinels);
+  for (const s of operatorStopped.sentinels) s.reachable = false;
+  operatorStopped.operator = { present: true, running: false };
+  const cases: Array<[string, Observed, number, boolean]> = [
+    ['no sentinel, no operator, just seen', alone, 0, true],
+    ['sentinels answer, just seen', withSentinels, 0, false],
+    ['sentinels answer, seen for the grace', withSentinels, 30_000, true],
+    ['sentinels down and the operator stopped, just seen', operatorStopped, 0, true],
+  ];
+  for (const [name, o, seen, stuck] of cases) {
+    const f = diagnose(o);
+    assert.ok(f.some((x) => x.kind === 'multiple-masters'), `${name}: the split is there`);
+    const got = stuckFindings(o, f, () => seen, 30_000);
+    assert.deepEqual(got.map((x) => x.kind), stuck ? ['multiple-masters'] : [], name);
+    if (stuck) assert.match(got[0].fix ?? '', /kubectl redis heal /, `${name}: names the heal command`);
+  }
+  const healthy = sentinelObserved({ replicaNodes: ['n2', 'n3'] });
+  assert.deepEqual(stuckFindings(healthy, diagnose(healthy), () => 60_000, 30_000), [], 'nothing stuck when healthy');
 });
