@@ -26,6 +26,9 @@ export interface ProbeOptions {
   /** Sentinel mode: the master group name (default mymaster). */
   masterName?: string;
   sentinelPassword?: string;
+  /** Sentinel mode: where a master or replica address the sentinels give is reached (ioredis natMap), for names only
+   * cluster DNS resolves (Sentinel with announce-hostnames). */
+  natMap?: (key: string) => { host: string; port: number } | null;
   /** Key prefix; keys are `${prefix}:w${writer}:${n}`, spread over every slot (default `probe:<random>`). */
   prefix?: string;
   /** Label for reports. */
@@ -139,6 +142,7 @@ function makeClient(o: ProbeOptions): Cluster | Redis {
       sentinels: o.hosts.map((h) => ({ host: h.host, port: h.port })),
       name: o.masterName ?? 'mymaster',
       sentinelPassword: o.sentinelPassword,
+      ...(o.natMap ? { natMap: o.natMap } : {}),
       sentinelRetryStrategy: () => 100,
       retryStrategy: () => 100,
     });

@@ -11,7 +11,7 @@ import { StoreError, type KObject } from '../core/store.js';
 import { mutate, now, obj, setCondition, type Condition } from '../controllers/util.js';
 import { PodWorker, type NodeHost } from './pod.js';
 import { signalGroup, spawnTracked, startWatchdog } from './proc.js';
-import { clusterRecords, writeHostsFile } from './dns.js';
+import { clusterRecords, podDnsAvailable, writeHostsFile } from './dns.js';
 import { expand } from './env.js';
 import { translateWord } from './volumes.js';
 import { onHostPath } from './images/generic.js';
@@ -67,7 +67,7 @@ class Kubelet {
     readonly ctx: ClusterContext,
     readonly node: string,
     readonly index: number,
-    shared: { shimDir: string; hostsFile: string; pidsDir: string; clusterDir: string; allocateIP(): string },
+    shared: { shimDir: string; hostsFile: string; pidsDir: string; clusterDir: string; clusterDns: boolean; allocateIP(): string },
   ) {
     this.host = {
       ctx,
@@ -77,6 +77,7 @@ class Kubelet {
       hostsFile: shared.hostsFile,
       pidsDir: shared.pidsDir,
       clusterDir: shared.clusterDir,
+      clusterDns: shared.clusterDns,
       allocateIP: shared.allocateIP,
       paused: () => this.hung || this.rebooting,
       reboot: () => void this.reboot(),
@@ -326,7 +327,9 @@ export async function startKubelets(ctx: ClusterContext): Promise<{ stop(): Prom
     if (x > 254) throw new Error(`pod network ${ctx.podNetPrefix}.0.0/16 is exhausted`);
     return `${ctx.podNetPrefix}.${x}.${(n % 250) + 1}`;
   };
-  const kubelets = ctx.nodeNames.map((n, i) => new Kubelet(ctx, n, i, { shimDir, hostsFile, pidsDir, clusterDir, allocateIP }));
+  const clusterDns = podDnsAvailable(clusterDir);
+  if (!clusterDns) ctx.log('cluster DNS: cannot give pods their own /etc/hosts (needs root for unshare -m and mount --bind); Redis configs get IPs instead of names, which go stale when a pod moves');
+  const kubelets = ctx.nodeNames.map((n, i) => new Kubelet(ctx, n, i, { shimDir, hostsFile, pidsDir, clusterDir, clusterDns, allocateIP }));
   const byNode = new Map(kubelets.map((k) => [k.node, k]));
 
   // the hosts file the redis-cli shim reads, refreshed as pods, services and endpoints change
@@ -336,13 +339,16 @@ export async function startKubelets(ctx: ClusterContext): Promise<{ stop(): Prom
     hostsTimer = setTimeout(() => {
       hostsTimer = undefined;
       try {
-        writeHostsFile(hostsFile, clusterRecords(ctx.store));
+        const records = clusterRecords(ctx.store);
+        writeHostsFile(hostsFile, records);
+        if (clusterDns) for (const k of kubelets) for (const w of k.workers.values()) if (w.podIP && !w.terminating) w.writeHosts(records);
       } catch (e) {
         ctx.log(`hosts file: ${e instanceof Error ? e.message : String(e)}`);
       }
     }, 200);
   };
-  const unwatch = ['endpoints', 'services'].map((r) => ctx.store.watch(r, undefined, undefined, refreshHosts));
+  // pods too: a pod's own line and its pod record follow its IP before the endpoints controller catches up
+  const unwatch = ['endpoints', 'services', 'pods'].map((r) => ctx.store.watch(r, undefined, undefined, refreshHosts));
   refreshHosts();
 
   const find = (ns: string, pod: string): PodWorker | undefined => {

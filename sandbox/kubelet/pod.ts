@@ -13,7 +13,7 @@ import { containerEnv, expand, type ContainerSpec, type Probe } from './env.js';
 import { mountsOf, prepareVolumes, toHost, translateWord, VolumeNotReady, type Mount } from './volumes.js';
 import { planContainer, type ContainerPlan } from './images/index.js';
 import { signalGroup, spawnTracked, type Tracked } from './proc.js';
-import { resolveName } from './dns.js';
+import { clusterRecords, inPodNamespace, podHostsText, resolveName, writeInPlace } from './dns.js';
 import { onHostPath } from './images/generic.js';
 
 export interface NodeHost {
@@ -24,6 +24,8 @@ export interface NodeHost {
   hostsFile: string;
   pidsDir: string;
   clusterDir: string;
+  /** Pods get their own /etc/hosts (a mount namespace per pod, see dns.ts); false: not root, names are rewritten to IPs. */
+  clusterDns: boolean;
   allocateIP(): string;
   /** The node is hung or rebooting: no probes, no status writes. */
   paused(): boolean;
@@ -152,6 +154,7 @@ export class ContainerRunner {
       rootfs: w.rootfs,
       runDir,
       restart,
+      rewriteHostnames: !w.host.clusterDns,
       // the pod's own names (its hostname, and hostname.subdomain... through its headless Service) are itself,
       // also before its IP reaches the store
       resolve: (name) => (name === 'localhost' || name === '127.0.0.1' || name === w.name || isOwnFqdn(name, w.name, String((podObj.spec as { subdomain?: string } | undefined)?.subdomain ?? ''))
@@ -178,7 +181,9 @@ export class ContainerRunner {
     }
     if (gen !== this.generation || this.stopping || w.terminating) return;
     const cwd = plan.cwd ?? (this.spec.workingDir ? toHost(this.mounts, w.rootfs, this.spec.workingDir) : (this.mounts.find((m) => m.path === '/data')?.host ?? w.rootfs));
-    const proc = spawnTracked(w.host.pidsDir, plan.argv, { env: this.processEnv, cwd, logFile: w.logFile(this.spec.name) });
+    if (w.host.clusterDns) w.writeHosts(clusterRecords(w.host.ctx.store));
+    const argv = w.host.clusterDns ? inPodNamespace(w.hostsFile, plan.argv) : plan.argv;
+    const proc = spawnTracked(w.host.pidsDir, argv, { env: this.processEnv, cwd, logFile: w.logFile(this.spec.name) });
     this.proc = proc;
     this.containerID = `containerd://${randomBytes(32).toString('hex')}`;
     const startedAt = now();
@@ -400,6 +405,18 @@ export class PodWorker {
 
   get restartPolicy(): string {
     return String(obj(this.current()?.spec).restartPolicy ?? 'Always');
+  }
+
+  /** The pod's /etc/hosts (bind-mounted into its processes' mount namespace), kept current by the kubelet. */
+  get hostsFile(): string {
+    return join(this.podDir, 'etc-hosts');
+  }
+
+  writeHosts(records: Array<[string, string]>): void {
+    const spec = obj(this.current()?.spec);
+    const hostname = String(spec.hostname ?? this.name);
+    const subdomain = typeof spec.subdomain === 'string' && spec.subdomain ? spec.subdomain : undefined;
+    writeInPlace(this.hostsFile, podHostsText(records, { namespace: this.ns, name: this.name, ip: this.podIP, hostname, subdomain }));
   }
 
   logFile(container: string): string {

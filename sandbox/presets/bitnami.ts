@@ -99,23 +99,38 @@ export function applyObjects(ctx: ClusterContext, objects: KObject[]): void {
 }
 
 /**
- * The Bitnami redis chart with sentinel (23.x): StatefulSet <name>-node, a redis and a sentinel container per pod,
- * masterSet mymaster, secret key redis-password. The chart's start scripts ask the sentinels for the master and
- * otherwise make node-0 the master; here every pod starts as a master and `bootstrapBitnamiSentinel` does what the
- * scripts do on first start (the others replicate node-0). A pod that restarts comes back as a master, which is
- * the split brain users report after reboots (bitnami/charts#17047): heal fixes it.
+ * The Bitnami redis chart with sentinel (23.x) on its default values (auth.enabled, auth.sentinel, useHostnames,
+ * replica.replicaCount 3, OrderedReady), except sentinel.downAfterMilliseconds 5000 and failoverTimeout 10000 (chart
+ * defaults 60000 / 180000) so failovers fit in a test: StatefulSet <name>-node, a redis and a sentinel container
+ * per pod running the chart's start-node.sh / start-sentinel.sh (emulated in sandbox/kubelet/images/bitnami-sentinel.ts
+ * from bitnami/charts bitnami/redis/templates/scripts-configmap.yaml), the ConfigMaps <name>-configuration (redis.conf,
+ * master.conf, replica.conf, sentinel.conf as configmap.yaml renders them; the default disableCommands renames are left
+ * out) and <name>-scripts, Services <name> and <name>-headless (publishNotReadyAddresses), Secret <name>.
+ * node-0 starts alone and is the master; every later start asks the sentinels and replicates whom they name.
  */
 export function bitnamiSentinelObjects(ns: string, name: string, password: string, nodes = 3): KObject[] {
   const selector = { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': name, 'app.kubernetes.io/component': 'node' };
   const labels = { ...selector, 'app.kubernetes.io/managed-by': 'Helm', 'helm.sh/chart': 'redis-23.1.1' };
   const secretEnv = (envName: string) => ({ name: envName, valueFrom: { secretKeyRef: { name, key: 'redis-password' } } });
+  const headless = `${name}-headless.${ns}.svc.cluster.local`;
+  const script = (file: string) => ({ command: ['/bin/bash', '-c'], args: [`/opt/bitnami/scripts/start-scripts/${file}`] });
   return [
     { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns, labels }, type: 'Opaque', data: { 'redis-password': Buffer.from(password).toString('base64') } },
     {
-      apiVersion: 'v1', kind: 'Service', metadata: { name: `${name}-headless`, namespace: ns, labels },
-      spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector, ports: [{ name: 'tcp-redis', port: 6379 }, { name: 'tcp-sentinel', port: 26379 }] },
+      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-configuration`, namespace: ns, labels },
+      data: {
+        'redis.conf': '# Enable AOF https://redis.io/topics/persistence#append-only-file\nappendonly yes\n# Disable RDB persistence, AOF persistence already enabled.\nsave ""\n',
+        'master.conf': 'dir /data\n',
+        'replica.conf': 'dir /data\n',
+        'sentinel.conf': `dir "/tmp"\nport 26379\nsentinel resolve-hostnames yes\nsentinel announce-hostnames yes\nsentinel monitor mymaster ${name}-node-0.${headless} 6379 2\nsentinel down-after-milliseconds mymaster 5000\nsentinel failover-timeout mymaster 10000\nsentinel parallel-syncs mymaster 1\n`,
+      },
     },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns, labels }, spec: { type: 'ClusterIP', selector, ports: [{ name: 'tcp-redis', port: 6379 }, { name: 'tcp-sentinel', port: 26379 }] } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-scripts`, namespace: ns, labels }, data: { 'start-node.sh': '# the chart\'s start-node.sh (emulated by the sandbox kubelet)\n', 'start-sentinel.sh': '# the chart\'s start-sentinel.sh (emulated by the sandbox kubelet)\n' } },
+    {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: `${name}-headless`, namespace: ns, labels },
+      spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector, ports: [{ name: 'tcp-redis', port: 6379, targetPort: 'redis' }, { name: 'tcp-sentinel', port: 26379, targetPort: 'redis-sentinel' }] },
+    },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns, labels }, spec: { type: 'ClusterIP', selector, ports: [{ name: 'tcp-redis', port: 6379, targetPort: 6379 }, { name: 'tcp-sentinel', port: 26379, targetPort: 26379 }] } },
     { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name, namespace: ns, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } },
     {
       apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: `${name}-node`, namespace: ns, labels },
@@ -128,23 +143,35 @@ export function bitnamiSentinelObjects(ns: string, name: string, password: strin
           spec: {
             containers: [
               {
-                name: 'redis', image: 'docker.io/bitnami/redis:7.0.15-debian-12-r0',
-                env: [{ name: 'REDIS_REPLICATION_MODE', value: 'master' }, secretEnv('REDIS_PASSWORD'), secretEnv('REDIS_MASTER_PASSWORD'), { name: 'REDIS_PORT', value: '6379' }],
+                name: 'redis', image: 'docker.io/bitnami/redis:7.0.15-debian-12-r0', ...script('start-node.sh'),
+                env: [
+                  { name: 'BITNAMI_DEBUG', value: 'false' }, { name: 'REDIS_MASTER_PORT_NUMBER', value: '6379' }, { name: 'ALLOW_EMPTY_PASSWORD', value: 'no' },
+                  secretEnv('REDIS_PASSWORD'), secretEnv('REDIS_MASTER_PASSWORD'), { name: 'REDIS_TLS_ENABLED', value: 'no' }, { name: 'REDIS_PORT', value: '6379' },
+                  { name: 'REDIS_SENTINEL_TLS_ENABLED', value: 'no' }, { name: 'REDIS_SENTINEL_PORT', value: '26379' }, { name: 'REDIS_DATA_DIR', value: '/data' },
+                ],
                 ports: [{ name: 'redis', containerPort: 6379 }],
-                volumeMounts: [{ name: 'redis-data', mountPath: '/data' }],
+                volumeMounts: [
+                  { name: 'start-scripts', mountPath: '/opt/bitnami/scripts/start-scripts' }, { name: 'redis-data', mountPath: '/data' },
+                  { name: 'config', mountPath: '/opt/bitnami/redis/mounted-etc' }, { name: 'empty-dir', mountPath: '/opt/bitnami/redis/etc', subPath: 'app-conf-dir' },
+                ],
               },
               {
-                name: 'sentinel', image: 'docker.io/bitnami/redis-sentinel:7.0.15-debian-12-r0',
+                name: 'sentinel', image: 'docker.io/bitnami/redis-sentinel:7.0.15-debian-12-r0', ...script('start-sentinel.sh'),
                 env: [
-                  { name: 'REDIS_MASTER_HOST', value: `${name}-node-0.${name}-headless.${ns}.svc.cluster.local` },
-                  { name: 'REDIS_MASTER_SET', value: 'mymaster' },
-                  { name: 'REDIS_SENTINEL_QUORUM', value: '2' },
-                  { name: 'REDIS_SENTINEL_DOWN_AFTER_MILLISECONDS', value: '5000' },
-                  { name: 'REDIS_SENTINEL_FAILOVER_TIMEOUT', value: '10000' },
-                  secretEnv('REDIS_MASTER_PASSWORD'),
+                  { name: 'BITNAMI_DEBUG', value: 'false' }, secretEnv('REDIS_PASSWORD'), { name: 'REDIS_SENTINEL_TLS_ENABLED', value: 'no' }, { name: 'REDIS_SENTINEL_PORT', value: '26379' },
                 ],
                 ports: [{ name: 'redis-sentinel', containerPort: 26379 }],
+                volumeMounts: [
+                  { name: 'start-scripts', mountPath: '/opt/bitnami/scripts/start-scripts' }, { name: 'sentinel-data', mountPath: '/opt/bitnami/redis-sentinel/etc', subPath: 'sentinel-conf-dir' },
+                  { name: 'redis-data', mountPath: '/data' }, { name: 'config', mountPath: '/opt/bitnami/redis-sentinel/mounted-etc' },
+                ],
               },
+            ],
+            volumes: [
+              { name: 'start-scripts', configMap: { name: `${name}-scripts`, defaultMode: 493 } },
+              { name: 'config', configMap: { name: `${name}-configuration` } },
+              { name: 'sentinel-data', emptyDir: {} },
+              { name: 'empty-dir', emptyDir: {} },
             ],
           },
         },
@@ -154,19 +181,16 @@ export function bitnamiSentinelObjects(ns: string, name: string, password: strin
   ];
 }
 
-/** What the chart's start scripts do on a first start: node-0 is the master, the others replicate it; isMaster labels. */
+/** The chart's start scripts did the replication (node-0 alone at first start is the master); isMaster labels as the
+ * pods are found. */
 export async function bootstrapBitnamiSentinel(ctx: ClusterContext, ns: string, name: string, password: string): Promise<void> {
   const pods = podsOf(ctx, ns, `app.kubernetes.io/name=redis,app.kubernetes.io/instance=${name}`);
-  const master = pods.find((p) => p.metadata.name === `${name}-node-0`);
-  const masterIp = master ? podIP(master) : undefined;
-  if (!master || !masterIp) throw new Error(`${name}-node-0 has no IP yet`);
   for (const p of pods) {
     const ip = podIP(p);
-    if (!ip || p === master) continue;
+    if (!ip) throw new Error(`${p.metadata.name} has no IP yet`);
     const role = await redisText({ ip, port: 6379, password }, ['ROLE']);
-    if (role.startsWith('master')) await redisCall({ ip, port: 6379, password }, ['REPLICAOF', masterIp, 6379]);
+    setPodLabel(ctx, p, 'isMaster', role.startsWith('master') ? 'true' : 'false');
   }
-  for (const p of pods) setPodLabel(ctx, p, 'isMaster', p === master ? 'true' : 'false');
 }
 
 /**
@@ -175,11 +199,13 @@ export async function bootstrapBitnamiSentinel(ctx: ClusterContext, ns: string, 
  * <name>-replicas, Secret <name> key redis-password. The replicas' start script (start-replicas.sh) runs
  * redis-server --replicaof <name>-master-0.<name>-headless.<ns>.svc.cluster.local 6379; no role labels.
  */
+const masterHostOf = (ns: string, name: string): string => `${name}-master-0.${name}-headless.${ns}.svc.cluster.local`;
+
 export function bitnamiReplicationObjects(ns: string, name: string, password: string, replicas = 3): KObject[] {
   const base = { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': name };
   const common = { ...base, 'app.kubernetes.io/managed-by': 'Helm', 'helm.sh/chart': 'redis-23.1.1' };
   const secretEnv = (envName: string) => ({ name: envName, valueFrom: { secretKeyRef: { name, key: 'redis-password' } } });
-  const masterHost = `${name}-master-0.${name}-headless.${ns}.svc.cluster.local`;
+  const masterHost = masterHostOf(ns, name);
   const sts = (component: 'master' | 'replica', stsName: string, count: number, env: object[]): KObject => {
     const selector = { ...base, 'app.kubernetes.io/component': component };
     const labels = { ...common, 'app.kubernetes.io/component': component };
@@ -243,6 +269,7 @@ export async function bootstrapBitnamiReplication(ctx: ClusterContext, ns: strin
     const ip = podIP(p);
     if (!ip) throw new Error(`${p.metadata.name} has no IP yet`);
     const info = await redisText({ ip, port: 6379, password }, ['INFO', 'replication']);
-    if (!info.includes(`master_host:${masterIp}\r`)) await redisCall({ ip, port: 6379, password }, ['REPLICAOF', masterIp, 6379]);
+    // with cluster DNS the replica follows the name it was started with (start-replicas.sh); without, an IP
+    if (!info.includes(`master_host:${masterIp}\r`) && !info.includes(`master_host:${masterHostOf(ns, name)}\r`)) await redisCall({ ip, port: 6379, password }, ['REPLICAOF', masterIp, 6379]);
   }
 }

@@ -14,7 +14,7 @@ import {
   applyObjects, bootstrapBitnamiCluster, bootstrapBitnamiReplication, bootstrapBitnamiSentinel, bitnamiClusterObjects, bitnamiReplicationObjects, bitnamiSentinelObjects,
 } from './bitnami.js';
 import { chartCertificates } from './tls.js';
-import { isPodReady } from '../controllers/util.js';
+import { isPodReady, obj as o } from '../controllers/util.js';
 
 export const OT_IMAGE = 'quay.io/opstree/redis-operator:v0.21.0';
 export const OT_OLD_IMAGE = 'quay.io/opstree/redis-operator:v0.18.0';
@@ -188,6 +188,8 @@ interface Shape {
   port?: number;
   /** the Secret with tls.crt, tls.key and ca.crt when Redis speaks only TLS */
   tlsSecret?: string;
+  /** The sentinels' requirepass is the Redis password (Bitnami auth.sentinel). */
+  sentinelAuth?: boolean;
 }
 
 /** TLS as the workload's own clients use it: the pod certificate as client certificate, a pod's DNS name to verify. */
@@ -216,7 +218,7 @@ function shapeOf(ns: string, w: Workload): Shape {
       return { selector: `app.kubernetes.io/name=redis-cluster,app.kubernetes.io/instance=${w.name}`, pods: 6, secret: { name: w.name, key: 'redis-password' }, mode: 'cluster', port: w.port, tlsSecret: w.tls ? `${w.name}-crt` : undefined };
     case 'bitnami-sentinel': {
       const selector = `app.kubernetes.io/name=redis,app.kubernetes.io/instance=${w.name}`;
-      return { selector, pods: 3, secret: { name: w.name, key: 'redis-password' }, mode: 'sentinel', sentinelSelector: selector, masterName: 'mymaster' };
+      return { selector, pods: 3, secret: { name: w.name, key: 'redis-password' }, mode: 'sentinel', sentinelSelector: selector, masterName: 'mymaster', sentinelAuth: true };
     }
   }
   void ns;
@@ -245,8 +247,10 @@ async function healthy(ctx: ClusterContext, ns: string, s: Shape): Promise<boole
   const sentinels = podsOf(ctx, ns, s.sentinelSelector);
   if (sentinels.length < 3) return false;
   for (const sp of sentinels) {
-    const addr = (await redisCall({ ip: podIP(sp) ?? '', port: 26379 }, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', s.masterName ?? 'mymaster'])) as string[] | null;
-    if (!addr || addr[0] !== podIP(masterIp)) return false;
+    const addr = (await redisCall({ ip: podIP(sp) ?? '', port: 26379, password: s.sentinelAuth ? password : undefined }, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', s.masterName ?? 'mymaster'])) as string[] | null;
+    // by IP, or by the pod's DNS name where the sentinels announce hostnames
+    const fqdn = `${masterIp.metadata.name}.${String(o(masterIp.spec).subdomain ?? '')}.${ns}.svc.cluster.local`;
+    if (!addr || (addr[0] !== podIP(masterIp) && addr[0] !== fqdn)) return false;
   }
   return true;
 }

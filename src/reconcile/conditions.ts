@@ -1,6 +1,7 @@
 // Whether an action's precondition / postcondition holds in an observation. Pure: apply re-observes and asks.
 import type { ClusterNodeEntry } from '../redis/types.js';
 import type { Condition, Observed, RedisNodeFact } from './types.js';
+import { podForHost } from './diagnose.js';
 
 function node(o: Observed, pod: string): RedisNodeFact | undefined {
   return o.redis.find((r) => r.pod === pod);
@@ -28,7 +29,9 @@ export function holds(o: Observed, c: Condition): boolean {
     }
     case 'replicaOfAddress': {
       const rep = node(o, c.pod)?.replication;
-      return rep?.role === 'replica' && rep.masterHost === c.host && rep.masterPort === c.port && rep.masterLinkStatus === 'up';
+      // an IP and the DNS name of the same pod are the same master
+      const same = rep?.masterHost === c.host || (podForHost(o, rep?.masterHost) !== undefined && podForHost(o, rep?.masterHost)?.name === podForHost(o, c.host)?.name);
+      return rep?.role === 'replica' && same && rep.masterPort === c.port && rep.masterLinkStatus === 'up';
     }
     case 'slotOwner': {
       const observers = c.observerPod ? [node(o, c.observerPod)] : o.redis.filter((r) => r.reachable && r.clusterNodes);

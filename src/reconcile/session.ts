@@ -69,11 +69,12 @@ export async function targetContext(reader: KubeReader, given: Target, opts: Con
     sentinelInRedisPods: target.sentinelInRedisPods, redisPort: target.redisPort, sentinelPort: target.sentinelPort,
     sentinelMasterName: target.sentinelMasterName, auth: secrets.password !== undefined ? { password: secrets.password, ...(opts.redisUser ? { username: opts.redisUser } : {}) } : undefined, tls: secrets.tls,
     secretHint: secrets.secretHint,
+    // spotahome's sentinels run without a password; Bitnami's have the Redis password when the chart says so
+    sentinelAuth: secrets.sentinelPassword !== undefined ? { password: secrets.sentinelPassword } : undefined,
   };
   if (domains) spec.podDomains = domains;
   if (opts.tlsServerName && spec.tls) spec.tls = { ...spec.tls, servername: opts.tlsServerName };
   if (opts.insecureSkipTlsVerify && spec.tls) spec.tls = { ...spec.tls, rejectUnauthorized: false };
-  // Sentinels of spotahome and Bitnami run without a password of their own.
   const opFact: OperatorFact = { present: operator.present, running: operator.running };
   if (operator.replicas !== undefined) opFact.replicas = operator.replicas;
   if (operator.version !== undefined) opFact.version = operator.version;

@@ -76,7 +76,10 @@ export const bitnamiSentinel: TargetAdapter = {
         redisSelector: selectorOf(s), sentinelInRedisPods: true, pdbNames: [s.metadata.name.replace(/-node$/, '')],
         passwordSecret: passwordSecretFromEnv(s, ['REDIS_PASSWORD']) ?? { name: s.metadata.name.replace(/-node$/, ''), key: 'redis-password' },
         // no sentinelMasterName: the chart writes sentinel.masterSet into start-sentinel.sh, not into any field; the
-        // sentinels say which master set they monitor (observe asks them)
+        // sentinels say which master set they monitor (observe asks them).
+        // start-sentinel.sh writes `requirepass $REDIS_PASSWORD` when auth.sentinel (the default) is on, and the chart
+        // gives the sentinel container REDIS_PASSWORD only then (bitnami/charts bitnami/redis scripts-configmap.yaml)
+        sentinelPasswordSecret: passwordSecretFromEnv(s, ['REDIS_PASSWORD'], 'sentinel'),
         tlsSecret: tlsOf(s), redisPort: redisPort(s), sentinelPort: sentinelPort(s),
         expected: { masters: 1, sentinels: Number((s.spec as { replicas?: number } | undefined)?.replicas ?? 3) },
         roleLabel: { key: 'isMaster', master: 'true', replica: 'false' },

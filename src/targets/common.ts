@@ -74,9 +74,11 @@ interface PodTemplateShape {
   spec?: { template?: { spec?: { containers?: Array<{ name?: string; env?: EnvVar[]; image?: string; ports?: Array<{ name?: string; containerPort?: number }> }> } } };
 }
 
-/** The Secret and key a StatefulSet's containers read a password env var from (charts use REDIS_PASSWORD). */
-export function passwordSecretFromEnv(sts: KubeObject, envNames: string[]): { name: string; key: string } | undefined {
+/** The Secret and key a StatefulSet's containers (or the one named `container`) read a password env var from
+ * (charts use REDIS_PASSWORD). */
+export function passwordSecretFromEnv(sts: KubeObject, envNames: string[], container?: string): { name: string; key: string } | undefined {
   for (const c of (sts as unknown as PodTemplateShape).spec?.template?.spec?.containers ?? []) {
+    if (container !== undefined && c.name !== container) continue;
     for (const e of c.env ?? []) {
       if (envNames.includes(e.name) && e.valueFrom?.secretKeyRef) return { name: e.valueFrom.secretKeyRef.name, key: e.valueFrom.secretKeyRef.key };
     }

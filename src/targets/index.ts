@@ -78,6 +78,7 @@ export async function targetOperator(reader: KubeReader, target: Target): Promis
 /** The secrets a target's Redis is reached with: its password and the CA of its TLS, each with where it came from. */
 export interface TargetSecrets {
   password?: string;
+  sentinelPassword?: string;
   secretHint?: string;
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; caHint: string; certHint?: string };
 }
@@ -98,11 +99,15 @@ export async function targetSecrets(reader: KubeReader, target: Target): Promise
   // two independent reads: asked at once, not one after the other (a failure is still told in the order they were)
   const passwordP = target.passwordSecret ? secretValue(reader, target.namespace, target.passwordSecret, target.ref) : Promise.resolve(undefined);
   const tlsP = target.tlsSecret ? reader.get(SECRETS, target.namespace, target.tlsSecret.name) : Promise.resolve(undefined);
-  await Promise.allSettled([passwordP, tlsP]);
+  const sp = target.sentinelPasswordSecret;
+  const same = sp && target.passwordSecret && sp.name === target.passwordSecret.name && sp.key === target.passwordSecret.key;
+  const sentinelP = sp && !same ? secretValue(reader, target.namespace, sp, `the sentinels of ${target.ref}`) : passwordP;
+  await Promise.allSettled([passwordP, tlsP, sentinelP]);
   if (target.passwordSecret) {
     out.password = await passwordP;
     out.secretHint = `Secret ${target.namespace}/${target.passwordSecret.name} key ${target.passwordSecret.key}`;
   }
+  if (sp) out.sentinelPassword = await sentinelP;
   if (target.tlsSecret) {
     const s = await tlsP;
     const t = target.tlsSecret;

@@ -26,6 +26,8 @@ export interface Target {
   sentinelInRedisPods?: boolean;
   pdbNames: string[];
   passwordSecret?: { name: string; key: string };
+  /** The sentinels' own password (Bitnami auth.sentinel: the sentinel container's REDIS_PASSWORD); none: no password. */
+  sentinelPasswordSecret?: { name: string; key: string };
   /** the Secret with the CA and, where the deployment has one, the certificate and key its clients present */
   tlsSecret?: { name: string; caKey: string; certKey?: string; keyKey?: string };
   redisPort: number;

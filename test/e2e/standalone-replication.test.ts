@@ -113,3 +113,40 @@ describe('pause and resume on redis/<name>', () => {
     assert.equal(again?.pause.paused, false);
   });
 });
+
+describe('drain-reboot on the Bitnami replication: a wait that cannot succeed stops', () => {
+  test('a second master appearing while drain-reboot waits for health (no sentinel, no operator to decide) ends the wait at once, naming heal', async (t) => {
+    const { pods } = await import('../support/redis.js');
+    const password = await secret(bn, 'store', 'redis-password');
+    const all = await pods(bn, 'redis', 'app.kubernetes.io/instance=store');
+    const replicas = all.filter((p) => p.name.startsWith('store-replicas-'));
+    // reboot a replica's node; split off a replica elsewhere once the reboot is claimed (health was re-checked then)
+    const pick = replicas.flatMap((a) => replicas.filter((b) => b.node !== a.node).map((b) => [a, b] as const))[0];
+    assert.ok(pick, 'two replicas on different nodes');
+    const [onNode, other] = pick;
+    const MARK = 'redis.kubectl.io/drain-reboot';
+    const step = async (): Promise<string | undefined> => {
+      const r = await bn.kubectl(['get', 'node', onNode.node, '-o', 'json']);
+      const mark = (JSON.parse(r.stdout) as { metadata: { annotations?: Record<string, string> } }).metadata.annotations?.[MARK];
+      return mark ? (JSON.parse(mark) as { step: string }).step : undefined;
+    };
+    const live = bn.spawnCli(['drain-reboot', onNode.node, '--delete-emptydir-data', '--ignore-daemonsets', '--timeout', '4m', '--yes'], { timeoutMs: 300_000 });
+    let exited = false;
+    void live.result.then(() => (exited = true));
+    for (let i = 0; i < 600 && !exited && (await step()) !== 'reboot'; i++) await sleep(200);
+    assert.equal(exited, false, live.stderr());
+    assert.equal((await redisCli(other.ip, 6379, password, ['REPLICAOF', 'NO', 'ONE'])).stdout.trim(), 'OK');
+    const splitAt = Date.now();
+    const r = await live.result;
+    t.diagnostic(`drain-reboot ended ${Date.now() - splitAt} ms after the split (its wait timeout: 4 min)`);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /say they are master[\s\S]*waiting will not end this: run `kubectl redis heal sts\/store-master -n redis/);
+    assert.match(r.stderr, /is back: boot ID/, 'it got as far as the reboot');
+    // clean up as the sentence says: heal (keeping the master), then end the drain-reboot
+    const heal = await bn.cli(['heal', 'sts/store-master', '-n', 'redis', '--yes', '--prefer', 'store-master-0']);
+    assert.equal(heal.code, 0, heal.stdout + heal.stderr);
+    assert.equal(await role(other.ip, password), 'replica');
+    const abort = await bn.cli(['drain-reboot', '--abort', '--yes']);
+    assert.equal(abort.code, 0, abort.stdout + abort.stderr);
+  });
+});

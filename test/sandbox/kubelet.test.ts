@@ -167,6 +167,36 @@ describe('kubelet: real redis-server pods', () => {
     assert.equal(await cli(['-h', before, 'PING']), 'PONG');
   });
 
+  test('cluster DNS: redis-server resolves <pod>.<service>.<ns>.svc.cluster.local itself, and follows the pod to its new IP', async () => {
+    // the sandbox runs as root here (as in CI); without root it says so once (this line) and rewrites names to IPs
+    assert.deepEqual(logs.filter((l) => l.startsWith('cluster DNS:')), [], 'pods have cluster DNS');
+    create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'dnsm', namespace: 'default' }, spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector: { app: 'dnsm' }, ports: [{ port: 6379 }] } });
+    // protected mode off: the replica connects from its pod IP, which Redis does not count as loopback
+    create('statefulsets.apps', statefulSet('dnsm', 1, {}, { args: ['--protected-mode', 'no'] }));
+    const master = 'dnsm-0.dnsm.default.svc.cluster.local';
+    create('statefulsets.apps', statefulSet('follower', 1, {}, { command: ['redis-server', '--replicaof', master, '6379'] }));
+    await until('follower ready', () => readyReplicas('follower') === 1);
+    const f = ip('follower-0');
+    const linked = async (): Promise<boolean> => {
+      const info = await cli(['-h', f, 'INFO', 'replication']);
+      return info.includes(`master_host:${master}`) && info.includes('master_link_status:up');
+    };
+    await until('follower linked to the master by name', linked);
+    // the name is the pod's own business: the host's /etc/hosts does not carry it
+    assert.doesNotMatch(readFileSync('/etc/hosts', 'utf8'), /web-0\.web\.default/);
+    const oldIp = ip('dnsm-0');
+    const uid = pod('dnsm-0').metadata.uid;
+    store.delete('pods', 'default', 'dnsm-0');
+    await until('dnsm-0 back with a new IP', () => {
+      const p = store.get('pods', 'default', 'dnsm-0');
+      return p && p.metadata.uid !== uid && ((o(p.status).conditions ?? []) as Obj[]).some((c) => c.type === 'Ready' && c.status === 'True') ? p : undefined;
+    });
+    const newIp = ip('dnsm-0');
+    assert.notEqual(newIp, oldIp);
+    await until('dnsm-0 at its new IP serves the follower', async () => (await cli(['-h', newIp, 'INFO', 'replication'])).includes(`slave0:ip=${f},`), 30_000);
+    await until('the follower, still naming the master by host, linked again', linked);
+  });
+
   test('a 6-pod Redis Cluster (--cluster-enabled yes) formed with redis-cli --cluster create converges', async () => {
     create('statefulsets.apps', statefulSet('rc', 6, { podManagementPolicy: 'Parallel' }, { args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '3000'] }));
     await until('6 ready', () => readyReplicas('rc') === 6, 30_000);
@@ -205,7 +235,7 @@ describe('kubelet: real redis-server pods', () => {
   });
 
   test('60 Redis pods: time to Ready and memory', async () => {
-    for (const name of ['rc', 'web']) store.delete('statefulsets.apps', 'default', name);
+    for (const name of ['rc', 'web', 'dnsm', 'follower']) store.delete('statefulsets.apps', 'default', name);
     await until('pods gone', () => store.list('pods', 'default').items.length === 0, 30_000);
     const t0 = Date.now();
     create('statefulsets.apps', statefulSet('many', 60, { podManagementPolicy: 'Parallel' }));
@@ -240,6 +270,7 @@ describe('redis image runtimes (entrypoint emulation, no processes)', () => {
     rootfs: join(root, 'rootfs'),
     runDir: join(root, 'run'),
     restart: false,
+    rewriteHostnames: false,
     resolve: (name) => ({ 'cache-0.cache-headless': '127.99.0.20', 'cache-1.cache-headless': '127.99.0.21' })[name],
     log: () => undefined,
     ...extra,
@@ -292,7 +323,7 @@ describe('redis image runtimes (entrypoint emulation, no processes)', () => {
     }
   });
 
-  test('command/args that start redis-server are honoured: config file from a volume, replicaof host resolved', () => {
+  test('command/args that start redis-server are honoured: config file from a volume, replicaof host kept for cluster DNS (resolved only without it)', () => {
     const root = mkdtempSync(join(tmpdir(), 'kr-img-'));
     try {
       mkdirSync(join(root, 'cm'), { recursive: true });
@@ -308,12 +339,20 @@ describe('redis image runtimes (entrypoint emulation, no processes)', () => {
       );
       const lines = readFileSync(plan.argv[1], 'utf8').split('\n');
       assert.equal(plan.pingPort, 6380);
-      assert.ok(lines.includes('replicaof 127.99.0.20 6379'));
+      assert.ok(lines.includes('replicaof cache-0.cache-headless 6379'));
       assert.ok(lines.includes(`dir ${join(root, 'pv')}`));
       assert.ok(lines.includes('maxmemory 10mb'));
       assert.ok(lines.includes('masterauth "a b"'));
       assert.ok(!lines.includes('bind 0.0.0.0'));
       assert.equal(lines.filter((l) => l.startsWith('bind ')).join(), 'bind 127.99.0.7');
+      const noDns = planRedis(
+        base('redis:6.2', {}, root, {
+          rewriteHostnames: true,
+          command: ['sh', '-c', 'exec redis-server /redis/redis.conf'],
+          mounts: [{ path: '/redis', host: join(root, 'cm'), readOnly: true, kind: 'configMap' }, { path: '/data', host: join(root, 'pv'), readOnly: false, kind: 'emptyDir' }],
+        }),
+      );
+      assert.ok(readFileSync(noDns.argv[1], 'utf8').split('\n').includes('replicaof 127.99.0.20 6379'));
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -96,7 +96,8 @@ describe('presets: ot-cluster, bitnami-cluster, bitnami-replication, spotahome',
     assert.equal(role[0], 'master');
     for (const r of replicas) {
       const view = (await rc(r.ip, 6379, pass, ['ROLE'])).split('\n');
-      assert.deepEqual(view.slice(0, 3), ['slave', master[0].ip, '6379'], `${r.name} replicates the master: ${view.join(' ')}`);
+      // start-replicas.sh: --replicaof <master-0's DNS name>, which redis-server resolves through cluster DNS
+      assert.deepEqual(view.slice(0, 3), ['slave', 'store-master-0.store-headless.redis.svc.cluster.local', '6379'], `${r.name} replicates the master: ${view.join(' ')}`);
       // what the preset wrote on the master is readable on every replica
       await eventually(`${r.name} to have the preset's keys`, async () => (await rc(r.ip, 6379, pass, ['DBSIZE'])) === '300', 30_000);
       for (const i of [0, 150, 299]) assert.equal(await rc(r.ip, 6379, pass, ['GET', `store:key:${i}`]), `value-${i}`);

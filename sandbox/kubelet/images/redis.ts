@@ -9,6 +9,7 @@ import { basename, isAbsolute, join } from 'node:path';
 import type { ContainerPlan, ImageInput } from './types.js';
 import { toHost } from '../volumes.js';
 import { planGeneric } from './generic.js';
+import { bitnamiStartScript, planBitnamiSentinelScript } from './bitnami-sentinel.js';
 
 export function isRedisImage(image: string): boolean {
   const i = image.toLowerCase();
@@ -209,8 +210,10 @@ export class ConfigBuilder {
     const w = [...words];
     if (!hostPaths && PATH_DIRECTIVES.has(key) && w[1]) w[1] = toHost(this.input.mounts, this.input.rootfs, w[1]);
     if (!hostPaths && key === 'cluster-config-file' && w[1] && isAbsolute(w[1])) w[1] = toHost(this.input.mounts, this.input.rootfs, w[1]);
-    if ((key === 'replicaof' || key === 'slaveof') && w[1]) w[1] = this.input.resolve(w[1]) ?? w[1];
-    if (key === 'sentinel' && w[1]?.toLowerCase() === 'monitor' && w[3]) w[3] = this.input.resolve(w[3]) ?? w[3];
+    // with cluster DNS redis-server resolves the names itself (and again on every reconnect); without it, the names
+    // are frozen to today's IPs, which a pod that moves leaves behind
+    if (this.input.rewriteHostnames && (key === 'replicaof' || key === 'slaveof') && w[1]) w[1] = this.input.resolve(w[1]) ?? w[1];
+    if (this.input.rewriteHostnames && key === 'sentinel' && w[1]?.toLowerCase() === 'monitor' && w[3]) w[3] = this.input.resolve(w[3]) ?? w[3];
     if (key === 'dir' && w[1]) mkdirSync(w[1], { recursive: true });
     this.lines.push(w.map(quote).join(' '));
   }
@@ -312,6 +315,8 @@ export function planRedis(input: ImageInput): ContainerPlan {
   const dataMount = (p: string): string => toHost(input.mounts, input.rootfs, p);
   const official = !image.includes('bitnami/') && !image.includes('opstree/');
   const inv = findInvocation(input.command, input.args, env, official);
+  const startScript = bitnamiStartScript(input);
+  if (startScript) return planBitnamiSentinelScript(input, startScript, ConfigBuilder);
   // a redis image running something else (redis-cli in a job, a shell sidecar): run that
   if (!inv && official && input.command && input.command.length > 0) return planGeneric(input);
   const b = new ConfigBuilder(input);

@@ -20,6 +20,8 @@ export interface ImageInput {
   runDir: string;
   /** true when this start follows an earlier one of the same container in the same pod sandbox. */
   restart: boolean;
+  /** No cluster DNS in the pods (sandbox not root): the runtime writes IPs where a config names a host. */
+  rewriteHostnames: boolean;
   resolve(name: string): string | undefined;
   log(message: string): void;
 }

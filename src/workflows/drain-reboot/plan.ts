@@ -4,6 +4,7 @@
 import type { KubeObject } from '../../kube/types.js';
 import { matchesLabelString } from '../../kube/selector.js';
 import type { Finding, FindingKind, Observed, PodFact, RedisNodeFact } from '../../reconcile/types.js';
+import { podForHost } from '../../reconcile/diagnose.js';
 import { isCordoned, isNodeReady } from './node.js';
 
 export type RebootMethod = 'pod' | 'command' | 'none';
@@ -110,6 +111,21 @@ function redisPods(o: Observed): PodFact[] {
   return o.pods.filter((p) => p.component === 'redis');
 }
 
+/** Splits Redis keeps until someone decides which side wins: waiting for health does not end them. */
+const WAIT_WONT_FIX: ReadonlySet<FindingKind> = new Set<FindingKind>(['multiple-masters', 'slot-multiple-owners']);
+
+/**
+ * The findings a wait for health cannot outlast, given how long each kind has been seen. Nothing decides a split
+ * where no sentinel answers and no operator runs: those end the wait at once. Sentinel turns a replica that claims to
+ * be master back 8 s after its INFO (every 10 s) shows the claim (redis/redis src/sentinel.c,
+ * sentinelRefreshInstanceInfo), an operator on its next reconcile, and Redis Cluster itself settles two claims on a slot
+ * by config epoch (cluster.c clusterUpdateSlotsConfigWith), so there they end it after `graceMs`.
+ */
+export function stuckFindings(o: Observed, findings: readonly Finding[], seenForMs: (kind: FindingKind) => number, graceMs: number): Finding[] {
+  const decider = o.target.topology === 'cluster' || o.sentinels.some((s) => s.reachable) || (o.operator.present && o.operator.running);
+  return blockingFindings(findings).filter((f) => WAIT_WONT_FIX.has(f.kind) && (!decider || seenForMs(f.kind) >= graceMs));
+}
+
 /** Sentences for what is not healthy yet, in a target just observed; empty when it is healthy and in sync. */
 export function healthProblems(o: Observed, findings: readonly Finding[]): string[] {
   const out: string[] = [];
@@ -196,7 +212,7 @@ function replicationMoves(o: Observed, node: string, avoid: ReadonlySet<string>)
     if (pod?.nodeName !== node) continue;
     const ip = pod.ip;
     const replicas = o.redis
-      .filter((r) => r.reachable && r.replication?.role === 'replica' && r.replication.masterHost === ip)
+      .filter((r) => r.reachable && r.replication?.role === 'replica' && (r.replication.masterHost === ip || podForHost(o, r.replication.masterHost)?.name === m.pod))
       .map((r) => ({ r, pod: r.pod, p: podOf(o, r.pod), offset: r.replication?.slaveReplOffset ?? 0 }));
     const inSync = replicas.filter((x) => x.r.replication?.masterLinkStatus === 'up' && !x.r.replication.masterSyncInProgress && x.p?.ready && !x.p.deleting && (x.r.replication.replicaPriority ?? 100) !== 0);
     const away = inSync.filter((x) => !avoid.has(x.p?.nodeName ?? '')).sort(byOffsetThenName);

@@ -1,15 +1,15 @@
 // The Redis half of drain-reboot: which targets have pods on a node, are they healthy, move every master off the
 // node before its pods are evicted (so the eviction costs no failover timeout), and wait until they are healthy
 // again. Goes through the reconcile library (TargetSession: observe + connect) and the pure decisions in plan.ts.
-import { RedisError, RefusedError, TimeoutError, errText } from '../../errors.js';
+import { KubectlRedisError, RedisError, RefusedError, TimeoutError, errText } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { NotYet, notYet, waitFor } from '../../kube/wait.js';
-import { diagnose } from '../../reconcile/diagnose.js';
+import { diagnose, podForHost } from '../../reconcile/diagnose.js';
 import { TargetSession } from '../../reconcile/session.js';
 import type { Observed } from '../../reconcile/types.js';
 import type { RedisNode } from '../../redis/connect.js';
 import { discoverAll, type Target } from '../../targets/index.js';
-import { caughtUp, describeMove, hasPodsOn, healthProblems, masterMoves, type MasterMove } from './plan.js';
+import { caughtUp, describeMove, hasPodsOn, healthProblems, masterMoves, stuckFindings, type MasterMove } from './plan.js';
 import type { ConnectOverrides } from '../../reconcile/session.js';
 
 export interface RedisGuardOptions {
@@ -20,6 +20,8 @@ export interface RedisGuardOptions {
   /** per Redis command / connection */
   redisTimeoutMs?: number;
   pollMs?: number;
+  /** How long a split (second master, two owners of a slot) may last while Sentinel or an operator can still end it. */
+  splitGraceMs?: number;
   signal?: AbortSignal;
   log(message: string): void;
   warn(message: string): void;
@@ -249,8 +251,9 @@ export class RedisGuard {
               state = addr.state;
               continue;
             }
-            if (!addr || addr.host === masterIp) continue;
-            const pod2 = o.pods.find((p) => p.ip === addr.host && p.component === 'redis')?.name;
+            // Sentinel names an IP, or a pod's DNS name where it announces hostnames (Bitnami): the same node either way
+            const pod2 = addr ? podForHost(o, addr.host)?.name : undefined;
+            if (!addr || addr.host === masterIp || pod2 === m.master) continue;
             if (!pod2) return notYet(`sentinel ${pod} names ${addr.host}, no pod of ours`);
             // Sentinel drops the promoted instance's clients (CLIENT KILL TYPE normal): probe drops a dead connection
             const role = await probe(s, pod2, (n) => n.role());
@@ -310,7 +313,9 @@ export class RedisGuard {
 
   /** Waits until every target is healthy and in sync (or throws TimeoutError naming what is still wrong). */
   async waitHealthy(targets: Target[], timeoutMs: number, onState?: (s: string) => void): Promise<void> {
+    const graceMs = this.opts.splitGraceMs ?? 30_000;
     for (const target of targets) {
+      const firstSeen = new Map<string, number>();
       await waitFor(
         `${target.ref} in namespace ${target.namespace} to be healthy`,
         async () => {
@@ -321,7 +326,18 @@ export class RedisGuard {
             if (e instanceof RedisError) return notYet(errText(e));
             throw e;
           }
-          const problems = healthProblems(o, diagnose(o));
+          const findings = diagnose(o);
+          const now = Date.now();
+          for (const k of [...firstSeen.keys()]) if (!findings.some((f) => f.kind === k)) firstSeen.delete(k);
+          for (const f of findings) if (!firstSeen.has(f.kind)) firstSeen.set(f.kind, now);
+          const [stuck] = stuckFindings(o, findings, (k) => now - (firstSeen.get(k) ?? now), graceMs);
+          if (stuck) {
+            const heal = stuck.fix ?? `kubectl redis heal ${target.ref} -n ${target.namespace}`;
+            throw new KubectlRedisError(`${target.ref} in namespace ${target.namespace}: ${stuck.message}; waiting will not end this: run \`${heal}\` (it says which side to keep)`, {
+              hint: `then re-run with --resume to continue`,
+            });
+          }
+          const problems = healthProblems(o, findings);
           return problems.length === 0 ? true : notYet(`${target.ref}: ${problems.slice(0, 2).join('; ')}`);
         },
         { timeoutMs, intervalMs: this.opts.pollMs ?? 1000, signal: this.opts.signal, onState },

@@ -3,7 +3,7 @@
 // observed (no password Secret, RBAC) becomes a report with an error instead of failing the whole command.
 import type { KubeClient } from '../../kube/client.js';
 import { errText } from '../../errors.js';
-import { diagnose } from '../../reconcile/diagnose.js';
+import { diagnose, podForHost } from '../../reconcile/diagnose.js';
 import { accessFailure } from '../../reconcile/observe.js';
 import { TargetSession } from '../../reconcile/session.js';
 import type { Finding, Observed, RedisNodeFact, Severity } from '../../reconcile/types.js';
@@ -86,10 +86,9 @@ export function hasProblems(reports: TargetReport[]): boolean {
 function masterOffset(o: Observed, r: RedisNodeFact): { pod?: string; offset?: number } {
   const rep = r.replication;
   if (!rep || rep.role !== 'replica') return {};
-  const master = o.redis.find((m) => {
-    const pod = o.pods.find((p) => p.name === m.pod);
-    return pod?.ip === rep.masterHost && m.replication?.role === 'master';
-  });
+  // master_host is the master's IP, or its DNS name where replicas are told a hostname (Bitnami --slaveof <fqdn>)
+  const named = podForHost(o, rep.masterHost);
+  const master = named ? o.redis.find((m) => m.pod === named.name && m.replication?.role === 'master') : undefined;
   if (master) return { pod: master.pod, offset: master.replication?.masterReplOffset };
   // a cluster replica names its master by id
   const mine = r.clusterNodes?.find((e) => e.myself);

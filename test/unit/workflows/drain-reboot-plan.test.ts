@@ -4,10 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { KubeObject } from '../../../src/kube/types.js';
+import { diagnose } from '../../../src/reconcile/diagnose.js';
 import type { Finding, Observed, PodFact, RedisNodeFact, SentinelFact } from '../../../src/reconcile/types.js';
 import type { ClusterNodeEntry, ReplicationInfo } from '../../../src/redis/types.js';
 import {
-  batches, blockingFindings, caughtUp, describeMove, hasPodsOn, healthProblems, masterMoves, NODE_STEPS, resolveNodes, stepKey, stepTitle, whyNodeNotStartable,
+  batches, blockingFindings, caughtUp, describeMove, hasPodsOn, healthProblems, masterMoves, NODE_STEPS, resolveNodes, stepKey, stepTitle, stuckFindings, whyNodeNotStartable,
 } from '../../../src/workflows/drain-reboot/plan.js';
 
 const k8sNode = (name: string, labels: Record<string, string> = {}, ready = true): KubeObject => ({
@@ -145,22 +146,31 @@ test('with --max-unavailable > 1 the other nodes of the batch are never failover
   assert.deepEqual(masterMoves(o, 'n1', ['n2', 'n3']), [{ kind: 'relocate-replica', master: 'm0', replica: 'r0a' }]);
 });
 
-function sentinelObserved(opts: { sentinels?: boolean; replicaNodes: string[]; priorities?: number[] }): Observed {
+function sentinelObserved(opts: { sentinels?: boolean; replicaNodes: string[]; priorities?: number[]; byHostname?: boolean }): Observed {
   const masterIp = '10.2.0.1';
+  // Bitnami: replicas and sentinels name the master by its DNS name under the headless Service
+  const masterHost = opts.byHostname ? 'rfr-0.rfr-headless.redis.svc.cluster.local' : masterIp;
   const pods: PodFact[] = [podFact('rfr-0', 'n1', masterIp), ...opts.replicaNodes.map((n, i) => podFact(`rfr-${i + 1}`, n, `10.2.0.${i + 2}`))];
   const redis: RedisNodeFact[] = pods.map((p, i) => ({
     pod: p.name, address: `${p.ip}:6379`, reachable: true,
-    replication: i === 0 ? replication({ offset: 500 }) : replication({ masterHost: masterIp, offset: 400 + i, priority: opts.priorities?.[i - 1] }),
+    replication: i === 0 ? replication({ offset: 500 }) : replication({ masterHost, offset: 400 + i, priority: opts.priorities?.[i - 1] }),
   }));
   const sentinels: SentinelFact[] = opts.sentinels === false ? [] : ['n1', 'n2', 'n3'].map((n, i) => {
     pods.push(podFact(`rfs-${i}`, n, `10.3.0.${i}`, true, 'sentinel'));
-    return { pod: `rfs-${i}`, reachable: true, masterName: 'mymaster', master: { ip: masterIp, port: 6379, flags: ['master'], numSlaves: 2, numOtherSentinels: 2, quorum: 2 }, knownReplicas: [], knownSentinels: [] };
+    return { pod: `rfs-${i}`, reachable: true, masterName: 'mymaster', master: { ip: masterHost, port: 6379, flags: ['master'], numSlaves: 2, numOtherSentinels: 2, quorum: 2 }, knownReplicas: [], knownSentinels: [] };
   });
   return {
     target: { kind: 'RedisFailover', name: 'sessions', namespace: 'redis', system: 'spotahome', topology: 'sentinel' },
     observedAt: '2026-01-01T00:00:00Z', pods, redis, sentinels, pause: { paused: false, strategy: 'none' }, operator: { present: true, running: true }, pdbs: [],
   };
 }
+
+test('sentinel: replicas that name the master by DNS name are its replicas as those naming its IP (same moves)', () => {
+  for (const replicaNodes of [['n1', 'n2', 'n3'], ['n2', 'n3'], ['n1']]) {
+    assert.deepEqual(masterMoves(sentinelObserved({ replicaNodes, byHostname: true }), 'n1'), masterMoves(sentinelObserved({ replicaNodes }), 'n1'), replicaNodes.join(','));
+  }
+  assert.equal(masterMoves(sentinelObserved({ replicaNodes: ['n2'], byHostname: true }), 'n1')[0]?.kind, 'sentinel-failover');
+});
 
 test('sentinel: SENTINEL FAILOVER to a replica elsewhere; replicas on the node are demoted (priority 0) first', () => {
   const o = sentinelObserved({ replicaNodes: ['n1', 'n2', 'n3'] });
@@ -219,4 +229,34 @@ test('the sentinel way waits until every other replica has the master\'s offset'
   assert.equal(caughtUp(100, [100, 99]), false);
   assert.equal(caughtUp(100, [undefined]), false);
   assert.equal(caughtUp(100, []), false);
+});
+
+test('waits that cannot succeed: a second master ends the wait at once where nothing decides it, after the grace where Sentinel or an operator can', () => {
+  const split = (o: Observed): Observed => {
+    const x = structuredClone(o);
+    const r = x.redis.find((n) => n.replication?.role === 'replica');
+    if (r) r.replication = { ...r.replication!, role: 'master' };
+    return x;
+  };
+  const withSentinels = split(sentinelObserved({ replicaNodes: ['n2', 'n3'] }));
+  const alone = split(sentinelObserved({ replicaNodes: ['n2', 'n3'], sentinels: false }));
+  alone.operator = { present: false, running: false };
+  const operatorStopped = structuredClone(withSentinels);
+  for (const s of operatorStopped.sentinels) s.reachable = false;
+  operatorStopped.operator = { present: true, running: false };
+  const cases: Array<[string, Observed, number, boolean]> = [
+    ['no sentinel, no operator, just seen', alone, 0, true],
+    ['sentinels answer, just seen', withSentinels, 0, false],
+    ['sentinels answer, seen for the grace', withSentinels, 30_000, true],
+    ['sentinels down and the operator stopped, just seen', operatorStopped, 0, true],
+  ];
+  for (const [name, o, seen, stuck] of cases) {
+    const f = diagnose(o);
+    assert.ok(f.some((x) => x.kind === 'multiple-masters'), `${name}: the split is there`);
+    const got = stuckFindings(o, f, () => seen, 30_000);
+    assert.deepEqual(got.map((x) => x.kind), stuck ? ['multiple-masters'] : [], name);
+    if (stuck) assert.match(got[0].fix ?? '', /kubectl redis heal /, `${name}: names the heal command`);
+  }
+  const healthy = sentinelObserved({ replicaNodes: ['n2', 'n3'] });
+  assert.deepEqual(stuckFindings(healthy, diagnose(healthy), () => 60_000, 30_000), [], 'nothing stuck when healthy');
 });

@@ -52,6 +52,20 @@ test('a sentinel group reports one master, its replicas and sentinels, and each 
   for (const p of report.podReports.filter((x) => x.role === 'replica')) assert.equal(p.masterOf, master?.pod);
 });
 
+test('a replica naming its master by DNS name (Bitnami --slaveof <pod>.<svc>...) gets the same master and lag as by IP', () => {
+  const o = observeGroup(groupModel(2, 3));
+  const byIp = buildReport(o, diagnose(o));
+  const masterPod = o.pods.find((p) => p.ip === o.redis.find((r) => r.replication?.role === 'replica')?.replication?.masterHost);
+  assert.ok(masterPod);
+  const named = structuredClone(o);
+  for (const r of named.redis) if (r.replication?.role === 'replica') r.replication.masterHost = `${masterPod.name}.headless.redis.svc.cluster.local`;
+  const byName = buildReport(named, diagnose(named));
+  const view = (rep: typeof byIp) => rep.podReports.filter((p) => p.role === 'replica').map((p) => [p.pod, p.masterOf, p.lagBytes]);
+  assert.deepEqual(view(byName), view(byIp));
+  assert.ok(view(byIp).every(([, m, lag]) => m === masterPod.name && typeof lag === 'number'));
+  assert.deepEqual(byName.findings.map((f) => f.kind), byIp.findings.map((f) => f.kind));
+});
+
 test('the overview table and the single-target header show what a user needs', async () => {
   const o = observeCluster(clusterModel(3, 1));
   const report = buildReport(o, diagnose(o));
