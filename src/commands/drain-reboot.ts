@@ -20,6 +20,8 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
     { description: 'Every worker node, one after another, without asking:', command: 'kubectl redis drain-reboot -l node-role.kubernetes.io/worker= --yes' },
     { description: 'Show the plan (pods to evict, masters to move) and change nothing:', command: 'kubectl redis drain-reboot east-node-2 --dry-run' },
     { description: 'Reboot through your own tooling ({node} and $KUBECTL_REDIS_NODE name the node):', command: "kubectl redis drain-reboot east-node-2 --reboot-method command --reboot-command 'ssh {node} sudo systemctl reboot'" },
+    { description: 'A bare debugging pod on the node is evicted too (kubectl drain --force), and only pods labelled tier=web are drained:', command: "kubectl redis drain-reboot east-node-2 --force --pod-selector 'tier=web'" },
+    { description: 'Drain for a node-pool replacement: move masters, drain, leave the node cordoned, no reboot:', command: 'kubectl redis drain-reboot east-node-2 --no-reboot' },
     { description: 'Continue the drain-reboot that was interrupted:', command: 'kubectl redis drain-reboot --resume --yes' },
     { description: 'Or stop it: uncordon what it cordoned and release its lock:', command: 'kubectl redis drain-reboot --abort' },
   ];
@@ -30,13 +32,20 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
   static override flags = {
     selector: Flags.string({ char: 'l', summary: 'Work on the nodes matching this label selector instead of named ones (by name order).' }),
     'max-unavailable': Flags.integer({ summary: 'How many nodes to work on at the same time.', default: 1, min: 1 }),
-    'reboot-method': Flags.string({ summary: 'pod: a privileged hostPID pod runs nsenter ... reboot; command: run --reboot-command; none: wait for an outside reboot.', options: ['pod', 'command', 'none'], default: 'pod' }),
+    // no default here so --no-reboot can tell a --reboot-method given from none given; 'pod' when absent
+    'reboot-method': Flags.string({ summary: 'pod (the default): a privileged hostPID pod runs nsenter ... reboot; command: run --reboot-command; none: wait for an outside reboot.', options: ['pod', 'command', 'none'] }),
     'reboot-command': Flags.string({ summary: 'Shell command that reboots the node ({node} is replaced by its name; also in $KUBECTL_REDIS_NODE). Needs --reboot-method command.' }),
     delay: Flags.string({ summary: 'How long to wait after the drain before rebooting (the node must still be cordoned by us then).', default: '30s' }),
     timeout: Flags.string({ summary: 'How long each wait may take (evictions refused by a PDB, pods going, the reboot, Redis becoming healthy).', default: '10m' }),
     'grace-period': Flags.integer({ summary: "Seconds each evicted pod gets to stop; -1 uses the pod's own terminationGracePeriodSeconds.", default: -1, min: -1 }),
     'ignore-daemonsets': Flags.boolean({ summary: 'Leave DaemonSet-managed pods on the node instead of refusing.', default: false }),
     'delete-emptydir-data': Flags.boolean({ summary: 'Evict pods with emptyDir volumes (their data is lost) instead of refusing.', default: false }),
+    force: Flags.boolean({ summary: 'Evict pods that declare no controller (bare pods) too, as kubectl drain --force; without it such a pod refuses the node.', default: false }),
+    'pod-selector': Flags.string({ summary: "Drain only the node's pods matching this label selector, as kubectl drain --pod-selector (the others stay through the reboot)." }),
+    'skip-wait-for-delete-timeout': Flags.integer({ summary: 'Pods whose deletion began more than this many seconds ago are neither evicted nor waited for (kubectl drain\'s flag); 0 waits for every pod.', default: 0, min: 0 }),
+    'disable-eviction': Flags.boolean({ summary: 'Delete the pods instead of evicting them: PodDisruptionBudgets are NOT checked (kubectl drain --disable-eviction); warned.', default: false }),
+    'no-reboot': Flags.boolean({ summary: 'Move the masters off and drain each node, then leave it cordoned without rebooting it (node-pool replacement).', default: false }),
+    uncordon: Flags.boolean({ summary: 'With --no-reboot: uncordon each node again once it is drained and Redis is healthy.', default: false }),
     resume: Flags.boolean({ summary: 'Continue the drain-reboot in progress (from its journal) without naming its nodes again.', default: false, exclusive: ['abort'] }),
     abort: Flags.boolean({ summary: 'Stop the drain-reboot in progress: uncordon the nodes it cordoned, remove its marks, release its lock.', default: false, exclusive: ['resume'] }),
   };
@@ -51,7 +60,19 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
       if (nodes.length > 0 && f.selector) throw new UsageError('name nodes or give --selector, not both');
       if (nodes.length === 0 && !f.selector) throw new UsageError('name at least one node, or give --selector', { hint: 'kubectl get nodes lists them' });
     }
-    const method = f['reboot-method'] as 'pod' | 'command' | 'none';
+    if (f['no-reboot'] && (f['reboot-method'] !== undefined || f['reboot-command'] !== undefined)) {
+      throw new UsageError(`--no-reboot does not reboot, so --${f['reboot-method'] !== undefined ? 'reboot-method' : 'reboot-command'} makes no sense with it; drop one of them`);
+    }
+    if (f.uncordon && !f['no-reboot']) throw new UsageError('--uncordon is only used with --no-reboot (a rebooted node is uncordoned anyway, unless it was cordoned before)');
+    if (f['pod-selector'] !== undefined) {
+      const { parseLabelSelector } = await import('../kube/selector.js');
+      try {
+        parseLabelSelector(f['pod-selector']);
+      } catch (e) {
+        throw new UsageError(`--pod-selector must be a valid label selector: ${(e as Error).message}`);
+      }
+    }
+    const method = (f['reboot-method'] ?? 'pod') as 'pod' | 'command' | 'none';
     if (method === 'command' && !f['reboot-command']) throw new UsageError('--reboot-method command needs --reboot-command');
     if (method !== 'command' && f['reboot-command']) throw new UsageError('--reboot-command is only used with --reboot-method command');
     const delayMs = parseDuration(f.delay, 'delay');
@@ -66,7 +87,8 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
         { verb: 'create', group: '', resource: 'pods', subresource: 'eviction' },
         { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system' },
         { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system' },
-        ...(method === 'pod' ? [{ verb: 'create', group: '', resource: 'pods', namespace: 'kube-system' }] : []),
+        ...(f['disable-eviction'] ? [{ verb: 'delete', group: '', resource: 'pods' }] : []),
+        ...(method === 'pod' && !f['no-reboot'] ? [{ verb: 'create', group: '', resource: 'pods', namespace: 'kube-system' }] : []),
       ]);
     }
     const { DrainReboot: Workflow } = await import('../workflows/drain-reboot/workflow.js');
@@ -90,6 +112,8 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
         nodes, selector: f.selector, maxUnavailable: f['max-unavailable'], rebootMethod: method, rebootCommand: f['reboot-command'],
         delayMs, timeoutMs, gracePeriodSeconds: f['grace-period'] >= 0 ? f['grace-period'] : undefined,
         ignoreDaemonSets: f['ignore-daemonsets'], deleteEmptyDirData: f['delete-emptydir-data'],
+        force: f.force, podSelector: f['pod-selector'], skipWaitForDeleteTimeoutSeconds: f['skip-wait-for-delete-timeout'], disableEviction: f['disable-eviction'],
+        noReboot: f['no-reboot'], uncordon: f.uncordon,
         dryRun: f['dry-run'], resume: f.resume, abort: f.abort, direct: f.direct, namespace: f.namespace === undefined ? undefined : kube.namespace,
       },
       {

@@ -17,6 +17,9 @@ export interface StepOptions {
   rebootMethod: RebootMethod;
   rebootCommand?: string;
   delayMs: number;
+  /** --no-reboot: drain and leave the node cordoned (no delay, no reboot); `uncordon` gives it back at the end */
+  noReboot?: boolean;
+  uncordon?: boolean;
 }
 
 /** One line per step, as the progress and the --dry-run plan say it. */
@@ -26,14 +29,18 @@ export function stepTitle(node: string, step: NodeStep, opts: StepOptions, forma
     case 'cordon': return `cordon ${node} and mark it as ours`;
     case 'move-masters': return `move every Redis master off ${node}`;
     case 'drain': return `evict the pods of ${node}`;
-    case 'delay': return `wait ${formatMs(opts.delayMs)}, then check ${node} is still cordoned by us`;
+    case 'delay': if (opts.noReboot) return `(--no-reboot: no delay)`;
+      return `wait ${formatMs(opts.delayMs)}, then check ${node} is still cordoned by us`;
     case 'reboot':
+      if (opts.noReboot) return `(--no-reboot: ${node} is not rebooted)`;
       return opts.rebootMethod === 'pod'
         ? `reboot ${node} (privileged pod running nsenter ... reboot) and wait for a new boot ID and Ready`
         : opts.rebootMethod === 'command'
           ? `reboot ${node} with the --reboot-command and wait for a new boot ID and Ready`
           : `wait for ${node} to be rebooted from outside (new boot ID) and Ready`;
-    case 'uncordon': return `uncordon ${node} (unless it was cordoned before we came) and remove our mark`;
+    case 'uncordon':
+      if (opts.noReboot && !opts.uncordon) return `remove our mark and leave ${node} cordoned (--no-reboot without --uncordon)`;
+      return `uncordon ${node} (unless it was cordoned before we came) and remove our mark`;
     case 'redis-healthy': return `wait until every Redis that had pods on ${node} is healthy and its replicas are in sync`;
   }
 }

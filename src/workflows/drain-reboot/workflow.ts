@@ -39,6 +39,14 @@ export interface DrainRebootRequest {
   gracePeriodSeconds?: number;
   ignoreDaemonSets: boolean;
   deleteEmptyDirData: boolean;
+  /** kubectl drain's --force, --pod-selector, --skip-wait-for-delete-timeout, --disable-eviction */
+  force?: boolean;
+  podSelector?: string;
+  skipWaitForDeleteTimeoutSeconds?: number;
+  disableEviction?: boolean;
+  /** --no-reboot: move masters, drain, and leave the node cordoned; --uncordon: give it back at the end */
+  noReboot?: boolean;
+  uncordon?: boolean;
   dryRun: boolean;
   resume: boolean;
   abort: boolean;
@@ -50,7 +58,7 @@ export interface DrainRebootRequest {
 
 export interface NodeResult {
   node: string;
-  result: 'rebooted' | 'not-rebooted' | 'failed' | 'aborted' | 'interrupted';
+  result: 'rebooted' | 'drained' | 'not-rebooted' | 'failed' | 'aborted' | 'interrupted';
   bootIdBefore?: string;
   bootIdAfter?: string;
   mastersMoved: string[];
@@ -169,6 +177,7 @@ export class DrainReboot {
     this.now = deps.now ?? (() => new Date());
     this.helper = new DrainHelper(deps.kube, {
       ignoreDaemonSets: req.ignoreDaemonSets, deleteEmptyDirData: req.deleteEmptyDirData, gracePeriodSeconds: req.gracePeriodSeconds,
+      force: req.force, podSelector: req.podSelector, skipWaitForDeleteTimeoutSeconds: req.skipWaitForDeleteTimeoutSeconds, disableEviction: req.disableEviction,
       timeoutMs: req.timeoutMs, evictRetryMs: deps.evictRetryMs, pollMs: deps.pollMs, signal: deps.signal, log: (m) => r.info(m),
     });
     this.guard = new RedisGuard(deps.kube, { direct: req.direct, namespace: req.namespace, pollMs: deps.pollMs, signal: deps.signal, log: (m) => r.info(m), warn: (m) => r.warn(m) });
@@ -256,7 +265,9 @@ export class DrainReboot {
     this.operationId = live?.id ?? newOperationId();
     const question = this.req.abort
       ? `Abort drain-reboot ${this.operationId}: uncordon the nodes it cordoned (${nodes.join(', ')}) and release its lock?`
-      : `Drain and reboot ${nodes.length === 1 ? 'node' : 'nodes'} ${nodes.join(', ')} (${this.req.maxUnavailable} at a time, reboot method ${this.req.rebootMethod})?`;
+      : this.req.noReboot
+        ? `Drain ${nodes.length === 1 ? 'node' : 'nodes'} ${nodes.join(', ')} without rebooting (${this.req.maxUnavailable} at a time; ${this.req.uncordon ? 'uncordoned at the end' : 'left cordoned'})?`
+        : `Drain and reboot ${nodes.length === 1 ? 'node' : 'nodes'} ${nodes.join(', ')} (${this.req.maxUnavailable} at a time, reboot method ${this.req.rebootMethod})?`;
     if (!(await this.deps.confirm(question))) return { kind: 'cancelled' };
 
     const holder = `kubectl-redis:${this.holder}/${process.pid} op=${this.operationId}`;
@@ -482,6 +493,7 @@ export class DrainReboot {
         const sel = await this.helper.selection(node);
         if (sel.errors.size > 0) throw new RefusedError(describeDrainErrors(node, sel.errors));
         for (const [msg, pods] of sel.warnings) r.warn(`${msg}: ${pods.join(', ')}`);
+        if (this.req.disableEviction && sel.evict.length > 0) r.warn(`--disable-eviction: deleting ${sel.evict.length} pod${sel.evict.length === 1 ? '' : 's'} of ${node} instead of evicting them; PodDisruptionBudgets are not checked`);
         const { evicted } = await this.helper.evictAndWait(sel.evict);
         result.podsEvicted = evicted.length;
         await j.done(key('drain'), `${evicted.length} pods`);
@@ -497,6 +509,10 @@ export class DrainReboot {
     }
 
     // the delay, then the seed-004 re-check (inside claimForReboot)
+    if (this.req.noReboot) {
+      for (const s of ['delay', 'reboot'] as const) if (!j.isDone(key(s))) await j.done(key(s), 'skipped (--no-reboot)');
+      result.result = 'drained';
+    }
     if (!j.isDone(key('delay'))) {
       check();
       begin('delay');
@@ -548,9 +564,11 @@ export class DrainReboot {
 
     if (!j.isDone(key('uncordon'))) {
       begin('uncordon');
-      await this.helper.release(node, cordonedBefore);
-      if (cordonedBefore) r.warn(`${node} stays cordoned: it was cordoned before drain-reboot started (uncordon it yourself when ready)`);
-      this.event(node, 'DrainRebootUncordoned', `kubectl-redis drain-reboot ${this.operationId} rebooted the node${cordonedBefore ? '; left cordoned as found' : ' and uncordoned it'}`);
+      const keepCordoned = this.req.noReboot === true && !this.req.uncordon;
+      await this.helper.release(node, cordonedBefore || keepCordoned);
+      if (keepCordoned) r.info(`${node} is drained and left cordoned (--no-reboot); kubectl uncordon ${node} gives it back`);
+      else if (cordonedBefore) r.warn(`${node} stays cordoned: it was cordoned before drain-reboot started (uncordon it yourself when ready)`);
+      this.event(node, 'DrainRebootUncordoned', `kubectl-redis drain-reboot ${this.operationId} ${this.req.noReboot ? 'drained' : 'rebooted'} the node${cordonedBefore || keepCordoned ? '; left cordoned' : ' and uncordoned it'}`);
       await j.done(key('uncordon'));
     }
 

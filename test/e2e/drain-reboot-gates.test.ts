@@ -1,0 +1,198 @@
+// drain-reboot's kubectl drain flags and Kured gates (issue 22), on one small sandbox with no Redis (the gates and
+// the drain semantics do not depend on Redis; drain-reboot.test.ts covers Redis availability):
+// a bare pod is refused without --force and evicted with it; --pod-selector drains only the matching pods;
+// --disable-eviction deletes through a PDB that blocks evictions (warned); --no-reboot leaves the boot ID unchanged
+// and the node cordoned, --uncordon gives it back.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
+
+const MARK = 'redis.kubectl.io/drain-reboot';
+const COMMON = ['--delete-emptydir-data', '--ignore-daemonsets', '--delay', '0s', '--yes'];
+
+let sb: TestSandbox;
+
+interface NodeJson {
+  metadata: { annotations?: Record<string, string> };
+  spec?: { unschedulable?: boolean };
+  status: { nodeInfo: { bootID: string } };
+}
+interface PodJson {
+  metadata: { uid: string; deletionTimestamp?: string };
+  spec: { nodeName?: string };
+}
+
+async function kjson<T>(args: string[]): Promise<T> {
+  const r = await sb.kubectl([...args, '-o', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as T;
+}
+
+const node = (name: string) => kjson<NodeJson>(['get', 'node', name]);
+const bootOf = async (name: string) => (await node(name)).status.nodeInfo.bootID;
+
+async function pod(name: string, ns = 'default'): Promise<PodJson | undefined> {
+  const r = await sb.kubectl(['get', 'pod', name, '-n', ns, '-o', 'json']);
+  if (r.code !== 0) return undefined;
+  return JSON.parse(r.stdout) as PodJson;
+}
+
+async function apply(doc: object): Promise<void> {
+  const r = await sb.kubectl(['apply', '-f', '-'], { input: JSON.stringify(doc) });
+  assert.equal(r.code, 0, r.stderr);
+}
+
+/** A pod with no controller pinned to a node (what `kubectl run --overrides` with a nodeName makes). */
+function barePod(name: string, nodeName: string, labels: Record<string, string> = {}): object {
+  return {
+    apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels: { purpose: 'debug', ...labels } },
+    spec: { nodeName, terminationGracePeriodSeconds: 0, containers: [{ name: 'sh', image: 'docker.io/library/busybox:1.36', command: ['sleep', 'infinity'] }] },
+  };
+}
+
+async function untilPodRunning(name: string, ns = 'default'): Promise<void> {
+  const r = await sb.kubectl(['wait', '--for=condition=Ready', `pod/${name}`, '-n', ns, '--timeout=60s']);
+  assert.equal(r.code, 0, r.stderr);
+}
+
+async function untilReady(name: string): Promise<void> {
+  const r = await sb.kubectl(['wait', '--for=condition=Ready', `node/${name}`, '--timeout=60s']);
+  assert.equal(r.code, 0, r.stderr);
+}
+
+function assertExit(r: RunResult, code: number): void {
+  assert.equal(r.code, code, `exit ${r.code}, expected ${code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+}
+
+function errorLines(r: RunResult): string[] {
+  return r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+}
+
+async function assertUntouched(name: string, bootBefore: string): Promise<void> {
+  const n = await node(name);
+  assert.equal(n.spec?.unschedulable ?? false, false, `${name} is not cordoned`);
+  assert.equal(n.metadata.annotations?.[MARK], undefined, `${name} carries no mark`);
+  assert.equal(n.status.nodeInfo.bootID, bootBefore, `${name} was not rebooted`);
+}
+
+describe('drain-reboot: kubectl drain flags and Kured gates', { timeout: 300_000 }, () => {
+  before(async () => {
+    sb = await startSandbox({ preset: 'none', nodes: 3 });
+  });
+
+  after(async () => {
+    await sb?.down();
+  });
+
+  test('a bare pod refuses the node without --force (exit 4, nothing changed) and is evicted with it', async () => {
+    const target = 'east-node-1';
+    await apply(barePod('debug-shell', target));
+    await untilPodRunning('debug-shell');
+    const bootBefore = await bootOf(target);
+    const uid = (await pod('debug-shell'))!.metadata.uid;
+
+    const refused = await sb.cli(['drain-reboot', target, ...COMMON]);
+    assertExit(refused, 4);
+    assert.deepEqual(errorLines(refused), [`error: cannot drain node "${target}": cannot delete Pods that declare no controller (use --force to override): default/debug-shell`]);
+    await assertUntouched(target, bootBefore);
+    assert.equal((await pod('debug-shell'))?.metadata.uid, uid, 'the bare pod is still there');
+
+    const forced = await sb.cli(['drain-reboot', target, ...COMMON, '--force']);
+    assertExit(forced, 0);
+    assert.match(forced.stderr, /deleting Pods that declare no controller: default\/debug-shell/);
+    assert.equal(await pod('debug-shell'), undefined, 'the bare pod was evicted (nothing recreates it)');
+    const after = await node(target);
+    assert.notEqual(after.status.nodeInfo.bootID, bootBefore, 'rebooted');
+    assert.equal(after.spec?.unschedulable ?? false, false, 'uncordoned');
+  });
+
+  test('--pod-selector drains only the matching pods: a bare pod outside it neither refuses nor is evicted', async () => {
+    const target = 'east-node-2';
+    await apply(barePod('keep-me', target, { tier: 'tools' }));
+    await untilPodRunning('keep-me');
+    const uid = (await pod('keep-me'))!.metadata.uid;
+    const bootBefore = await bootOf(target);
+    const r = await sb.cli(['drain-reboot', target, ...COMMON, '--pod-selector', 'tier!=tools']);
+    assertExit(r, 0);
+    assert.doesNotMatch(r.stderr, /evicted pod default\/keep-me/);
+    assert.equal((await pod('keep-me'))?.metadata.uid, uid, 'the pod outside --pod-selector stayed (through the reboot)');
+    assert.notEqual(await bootOf(target), bootBefore, 'rebooted');
+    await sb.kubectl(['delete', 'pod', 'keep-me', '--grace-period=0', '--wait=false']);
+
+    const bad = await sb.cli(['drain-reboot', target, ...COMMON, '--pod-selector', 'tier in (a']);
+    assertExit(bad, 2);
+    assert.match(errorLines(bad)[0] ?? '', /^error: --pod-selector must be a valid label selector/);
+  });
+
+  test('--disable-eviction deletes a pod whose PodDisruptionBudget refuses every eviction, and says so', async () => {
+    const target = 'east-node-3';
+    const labels = { app: 'pinned' };
+    await apply({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'pinned', namespace: 'default' },
+      spec: {
+        replicas: 1, selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { nodeSelector: { 'kubernetes.io/hostname': target }, terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'docker.io/library/busybox:1.36', command: ['sleep', 'infinity'] }] } },
+      },
+    });
+    await apply({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'pinned', namespace: 'default' }, spec: { maxUnavailable: 0, selector: { matchLabels: labels } } });
+    const w = await sb.kubectl(['rollout', 'status', 'deployment/pinned', '--timeout=60s']);
+    assert.equal(w.code, 0, w.stderr);
+    const before = await kjson<{ items: PodJson[] }>(['get', 'pods', '-l', 'app=pinned']);
+    assert.equal(before.items.length, 1);
+    const bootBefore = await bootOf(target);
+
+    // the fault is there: the Eviction API refuses (429) until the timeout, and the node is given back unrebooted
+    const evicting = await sb.cli(['drain-reboot', target, ...COMMON, '--timeout', '4s']);
+    assert.notEqual(evicting.code, 0, evicting.stderr);
+    assert.match(evicting.stderr, /refused for now by PodDisruptionBudget "pinned"/);
+    await assertUntouched(target, bootBefore);
+
+    const r = await sb.cli(['drain-reboot', target, ...COMMON, '--disable-eviction']);
+    assertExit(r, 0);
+    assert.match(r.stderr, /--disable-eviction: deleting 1 pod of east-node-3 instead of evicting them; PodDisruptionBudgets are not checked/);
+    assert.match(r.stderr, /deleted pod default\/pinned-/);
+    assert.notEqual(await bootOf(target), bootBefore, 'rebooted');
+    const pods = await kjson<{ items: PodJson[] }>(['get', 'pods', '-l', 'app=pinned']);
+    assert.ok(!pods.items.some((p) => p.metadata.uid === before.items[0].metadata.uid), 'the old pod was deleted');
+    await sb.kubectl(['delete', 'deployment/pinned', 'pdb/pinned']);
+  });
+
+  test('--no-reboot drains and leaves the node cordoned with the same boot ID; --uncordon gives it back', async () => {
+    const target = 'east-node-1';
+    await untilReady(target);
+    const bootBefore = await bootOf(target);
+    const r = await sb.cli(['drain-reboot', target, ...COMMON, '--no-reboot', '-o', 'json']);
+    assertExit(r, 0);
+    const results = JSON.parse(r.stdout) as Array<{ node: string; result: string }>;
+    assert.deepEqual(results.map((x) => [x.node, x.result]), [[target, 'drained']]);
+    let n = await node(target);
+    assert.equal(n.status.nodeInfo.bootID, bootBefore, 'not rebooted');
+    assert.equal(n.spec?.unschedulable, true, 'left cordoned');
+    assert.equal(n.metadata.annotations?.[MARK], undefined, 'our mark is removed: the run is over');
+
+    const again = await sb.cli(['drain-reboot', target, ...COMMON, '--no-reboot', '--uncordon']);
+    assertExit(again, 0);
+    n = await node(target);
+    assert.equal(n.status.nodeInfo.bootID, bootBefore, 'still not rebooted');
+    // it was cordoned when this second run came: like every run, it never uncordons a node cordoned before it
+    assert.equal(n.spec?.unschedulable, true);
+    assert.match(again.stderr, /stays cordoned: it was cordoned before drain-reboot started/);
+    await sb.kubectl(['uncordon', target]);
+    const third = await sb.cli(['drain-reboot', target, ...COMMON, '--no-reboot', '--uncordon']);
+    assertExit(third, 0);
+    n = await node(target);
+    assert.equal(n.spec?.unschedulable ?? false, false, '--uncordon gave it back');
+    assert.equal(n.status.nodeInfo.bootID, bootBefore, 'still not rebooted');
+  });
+
+  test('--no-reboot with --reboot-method, or --uncordon without --no-reboot: one sentence, exit 2, nothing changed', async () => {
+    const target = 'east-node-2';
+    const bootBefore = await bootOf(target);
+    for (const args of [['--no-reboot', '--reboot-method', 'pod'], ['--uncordon']]) {
+      const r = await sb.cli(['drain-reboot', target, ...COMMON, ...args]);
+      assertExit(r, 2);
+      assert.equal(errorLines(r).length, 1, r.stderr);
+      await assertUntouched(target, bootBefore);
+    }
+  });
+});
