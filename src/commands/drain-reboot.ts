@@ -6,6 +6,7 @@ import type { OutputSpec } from '../render/output.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import type { PlanRow } from '../reconcile/types.js';
 import type { NodeResult } from '../workflows/drain-reboot/workflow.js';
+import type { GateOptions } from '../workflows/drain-reboot/gates.js';
 
 const short = (id: string | undefined) => (id ? id.slice(0, 8) : '?');
 
@@ -22,6 +23,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
     { description: 'Reboot through your own tooling ({node} and $KUBECTL_REDIS_NODE name the node):', command: "kubectl redis drain-reboot east-node-2 --reboot-method command --reboot-command 'ssh {node} sudo systemctl reboot'" },
     { description: 'A bare debugging pod on the node is evicted too (kubectl drain --force), and only pods labelled tier=web are drained:', command: "kubectl redis drain-reboot east-node-2 --force --pod-selector 'tier=web'" },
     { description: 'Drain for a node-pool replacement: move masters, drain, leave the node cordoned, no reboot:', command: 'kubectl redis drain-reboot east-node-2 --no-reboot' },
+    { description: 'Kured-style: only nodes whose /var/run/reboot-required exists, only on weekday nights in Berlin, not while a backup job runs or an alert fires:', command: "kubectl redis drain-reboot -l node-role.kubernetes.io/worker= --only-needed --window 'Mon-Fri 01:00-05:00 Europe/Berlin' --blocking-pod-selector app=backup --prometheus-url http://prometheus.monitoring:9090 --alert-filter-regexp '^(Watchdog|InfoInhibitor)$'" },
     { description: 'Continue the drain-reboot that was interrupted:', command: 'kubectl redis drain-reboot --resume --yes' },
     { description: 'Or stop it: uncordon what it cordoned and release its lock:', command: 'kubectl redis drain-reboot --abort' },
   ];
@@ -46,6 +48,16 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
     'disable-eviction': Flags.boolean({ summary: 'Delete the pods instead of evicting them: PodDisruptionBudgets are NOT checked (kubectl drain --disable-eviction); warned.', default: false }),
     'no-reboot': Flags.boolean({ summary: 'Move the masters off and drain each node, then leave it cordoned without rebooting it (node-pool replacement).', default: false }),
     uncordon: Flags.boolean({ summary: 'With --no-reboot: uncordon each node again once it is drained and Redis is healthy.', default: false }),
+    'blocking-pod-selector': Flags.string({ summary: 'While a pod matching this label selector runs anywhere in the cluster, no reboot starts (Kured\'s flag; repeatable).', multiple: true }),
+    'only-needed': Flags.boolean({ summary: 'Reboot only the nodes that need it: --reboot-sentinel exists on the node (checked by a short-lived pod on it); the others are left alone.', default: false }),
+    'reboot-sentinel': Flags.string({ summary: 'With --only-needed: the file on the node whose existence means it needs a reboot (Kured\'s flag).', default: '/var/run/reboot-required' }),
+    window: Flags.string({ summary: "Reboot only inside this maintenance window: 'DAYS START-END [TIME-ZONE]', e.g. 'Mon-Fri 01:00-05:00 Europe/Berlin' (days Mon..Sun, ranges, lists, * for every day; times HH:MM; IANA time zone, UTC if left out)." }),
+    'window-action': Flags.string({ summary: 'Outside the --window: wait for it to open, or stop (run the same command again later to resume).', options: ['wait', 'stop'], default: 'wait' }),
+    'prometheus-url': Flags.string({ summary: 'While this Prometheus has an active alert (its ALERTS series), no reboot starts; unreachable counts as blocked (Kured\'s flag).' }),
+    'alert-filter-regexp': Flags.string({ summary: 'Alerts whose name matches this regular expression do not block (with --alert-filter-match-only: only they do).' }),
+    'alert-filter-match-only': Flags.boolean({ summary: 'Only alerts matching --alert-filter-regexp block.', default: false }),
+    'alert-firing-only': Flags.boolean({ summary: 'Only firing alerts block, not pending ones.', default: false }),
+    'gate-interval': Flags.string({ summary: 'How often a closed gate (window, blocking pod, alert) is looked at again (Kured\'s --period).', default: '30s' }),
     resume: Flags.boolean({ summary: 'Continue the drain-reboot in progress (from its journal) without naming its nodes again.', default: false, exclusive: ['abort'] }),
     abort: Flags.boolean({ summary: 'Stop the drain-reboot in progress: uncordon the nodes it cordoned, remove its marks, release its lock.', default: false, exclusive: ['resume'] }),
   };
@@ -72,6 +84,9 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
         throw new UsageError(`--pod-selector must be a valid label selector: ${(e as Error).message}`);
       }
     }
+    const gates = await parseGateFlags(f);
+    const gateIntervalMs = parseDuration(f['gate-interval'], 'gate-interval');
+    if (gateIntervalMs <= 0) throw new UsageError('--gate-interval must be more than 0');
     const method = (f['reboot-method'] ?? 'pod') as 'pod' | 'command' | 'none';
     if (method === 'command' && !f['reboot-command']) throw new UsageError('--reboot-method command needs --reboot-command');
     if (method !== 'command' && f['reboot-command']) throw new UsageError('--reboot-command is only used with --reboot-method command');
@@ -87,6 +102,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
         { verb: 'create', group: '', resource: 'pods', subresource: 'eviction' },
         { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system' },
         { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system' },
+        ...(gates.onlyNeeded ? [{ verb: 'create', group: '', resource: 'pods', namespace: 'kube-system' }] : []),
         ...(f['disable-eviction'] ? [{ verb: 'delete', group: '', resource: 'pods' }] : []),
         ...(method === 'pod' && !f['no-reboot'] ? [{ verb: 'create', group: '', resource: 'pods', namespace: 'kube-system' }] : []),
       ]);
@@ -113,7 +129,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
         delayMs, timeoutMs, gracePeriodSeconds: f['grace-period'] >= 0 ? f['grace-period'] : undefined,
         ignoreDaemonSets: f['ignore-daemonsets'], deleteEmptyDirData: f['delete-emptydir-data'],
         force: f.force, podSelector: f['pod-selector'], skipWaitForDeleteTimeoutSeconds: f['skip-wait-for-delete-timeout'], disableEviction: f['disable-eviction'],
-        noReboot: f['no-reboot'], uncordon: f.uncordon,
+        noReboot: f['no-reboot'], uncordon: f.uncordon, gates, gateIntervalMs,
         dryRun: f['dry-run'], resume: f.resume, abort: f.abort, direct: f.direct, namespace: f.namespace === undefined ? undefined : kube.namespace,
       },
       {
@@ -160,6 +176,63 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
     if (outcome.error) throw resumable(outcome.error, outcome.operationId, outcome.results.filter((r) => r.result === 'failed').map((r) => r.node));
     progress.done(f.abort ? `drain-reboot ${outcome.operationId} aborted` : `drain-reboot ${outcome.operationId} done: ${outcome.results.length} node${outcome.results.length === 1 ? '' : 's'}`);
   }
+}
+
+interface GateFlags {
+  'blocking-pod-selector'?: string[];
+  'only-needed': boolean;
+  'reboot-sentinel': string;
+  window?: string;
+  'window-action': string;
+  'prometheus-url'?: string;
+  'alert-filter-regexp'?: string;
+  'alert-filter-match-only': boolean;
+  'alert-firing-only': boolean;
+}
+
+/** Kured's gate flags -> GateOptions, or a UsageError naming the flag that is wrong. */
+async function parseGateFlags(f: GateFlags): Promise<GateOptions> {
+  const { parseLabelSelector } = await import('../kube/selector.js');
+  const { parseWindow } = await import('../workflows/drain-reboot/window.js');
+  const selectors = f['blocking-pod-selector'] ?? [];
+  for (const sel of selectors) {
+    try {
+      if (parseLabelSelector(sel).length === 0) throw new Error('it is empty (it would match every pod)');
+    } catch (e) {
+      throw new UsageError(`--blocking-pod-selector "${sel}" is not a valid label selector: ${(e as Error).message}`);
+    }
+  }
+  let window: GateOptions['window'];
+  if (f.window !== undefined) {
+    try {
+      window = parseWindow(f.window);
+    } catch (e) {
+      throw new UsageError(`--window: ${(e as Error).message}`);
+    }
+  }
+  let prometheus: GateOptions['prometheus'];
+  const url = f['prometheus-url'];
+  if (url !== undefined) {
+    if (!/^https?:\/\/[^/\s]+/.test(url)) throw new UsageError(`--prometheus-url "${url}" is not an http:// or https:// URL`);
+    let filter: RegExp | undefined;
+    if (f['alert-filter-regexp'] !== undefined) {
+      try {
+        filter = new RegExp(f['alert-filter-regexp']);
+      } catch (e) {
+        throw new UsageError(`--alert-filter-regexp "${f['alert-filter-regexp']}" is not a valid regular expression: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
+      }
+    }
+    prometheus = { url, filter, matchOnly: f['alert-filter-match-only'], firingOnly: f['alert-firing-only'] };
+  } else if (f['alert-filter-regexp'] !== undefined || f['alert-filter-match-only'] || f['alert-firing-only']) {
+    throw new UsageError('--alert-filter-regexp, --alert-filter-match-only and --alert-firing-only need --prometheus-url');
+  }
+  if (f['alert-filter-match-only'] && f['alert-filter-regexp'] === undefined) throw new UsageError('--alert-filter-match-only needs --alert-filter-regexp');
+  const sentinel = f['reboot-sentinel'];
+  if (!sentinel.startsWith('/') || sentinel.endsWith('/')) throw new UsageError(`--reboot-sentinel must be the absolute path of a file, not "${sentinel}"`);
+  return {
+    blockingPodSelectors: selectors, prometheus, window, windowAction: f['window-action'] === 'stop' ? 'stop' : 'wait',
+    onlyNeeded: f['only-needed'], rebootSentinel: sentinel, namespace: 'kube-system',
+  };
 }
 
 /**

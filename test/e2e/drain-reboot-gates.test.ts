@@ -2,10 +2,14 @@
 // the drain semantics do not depend on Redis; drain-reboot.test.ts covers Redis availability):
 // a bare pod is refused without --force and evicted with it; --pod-selector drains only the matching pods;
 // --disable-eviction deletes through a PDB that blocks evictions (warned); --no-reboot leaves the boot ID unchanged
-// and the node cordoned, --uncordon gives it back.
+// and the node cordoned, --uncordon gives it back; a pod matching --blocking-pod-selector holds every reboot before
+// anything changes (and, appearing during --delay, the reboot itself); --only-needed reboots only the node whose
+// /var/run/reboot-required exists (the sandbox's node-file), and the reboot clears it (/run is a tmpfs).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSandbox, type RunResult, type TestSandbox } from '../support/sandbox.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startSandbox, type LiveCli, type RunResult, type TestSandbox } from '../support/sandbox.js';
 
 const MARK = 'redis.kubectl.io/drain-reboot';
 const COMMON = ['--delete-emptydir-data', '--ignore-daemonsets', '--delay', '0s', '--yes'];
@@ -58,6 +62,33 @@ async function untilPodRunning(name: string, ns = 'default'): Promise<void> {
 async function untilReady(name: string): Promise<void> {
   const r = await sb.kubectl(['wait', '--for=condition=Ready', `node/${name}`, '--timeout=60s']);
   assert.equal(r.code, 0, r.stderr);
+}
+
+/** Resolves with the first stderr line matching `re` of a live CLI (fails if it exits first). */
+function lineOf(cli: LiveCli, re: RegExp, timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const deadline = Date.now() + timeoutMs;
+    const tick = () => {
+      const hit = cli.stderr().split('\n').find((l) => re.test(l));
+      if (hit) return resolvePromise(hit);
+      if (Date.now() > deadline) return reject(new Error(`no line matching ${re} in:\n${cli.stderr()}`));
+      setTimeout(tick, 200);
+    };
+    void cli.result.then((r) => {
+      if (!r.stderr.split('\n').some((l) => re.test(l))) reject(new Error(`exited ${r.code} before a line matching ${re}:\n${r.stderr}`));
+    });
+    tick();
+  });
+}
+
+async function untilMarkStep(name: string, step: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const mark = (await node(name)).metadata.annotations?.[MARK];
+    if (mark && (JSON.parse(mark) as { step: string }).step === step) return;
+    assert.ok(Date.now() < deadline, `drain-reboot never reached step ${step} on ${name}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 function assertExit(r: RunResult, code: number): void {
@@ -194,5 +225,72 @@ describe('drain-reboot: kubectl drain flags and Kured gates', { timeout: 300_000
       assert.equal(errorLines(r).length, 1, r.stderr);
       await assertUntouched(target, bootBefore);
     }
+  });
+
+  test('a running pod matching --blocking-pod-selector holds the reboot before anything changes; once it is gone the run goes on', async () => {
+    const target = 'east-node-2';
+    await untilReady(target);
+    // the blocker runs on another node: "anywhere" (issue 22)
+    await apply(barePod('backup-job', 'east-node-3', { app: 'backup' }));
+    await untilPodRunning('backup-job');
+    const bootBefore = await bootOf(target);
+
+    const held = await sb.cli(['drain-reboot', target, ...COMMON, '--blocking-pod-selector', 'app=backup', '--blocking-pod-selector', 'app=other', '--gate-interval', '1s', '--timeout', '3s']);
+    assertExit(held, 4);
+    assert.deepEqual(errorLines(held), [`error: ${target} was held for 3s by closed gates: pod matching --blocking-pod-selector "app=backup" is running: default/backup-job`]);
+    await assertUntouched(target, bootBefore);
+
+    const live = sb.spawnCli(['drain-reboot', target, ...COMMON, '--blocking-pod-selector', 'app=backup', '--gate-interval', '1s', '--timeout', '2m']);
+    await lineOf(live, /east-node-2: waiting: pod matching --blocking-pod-selector "app=backup" is running: default\/backup-job/);
+    await assertUntouched(target, bootBefore);
+    const del = await sb.kubectl(['delete', 'pod', 'backup-job', '--grace-period=0']);
+    assert.equal(del.code, 0, del.stderr);
+    const r = await live.result;
+    assertExit(r, 0);
+    assert.notEqual(await bootOf(target), bootBefore, 'rebooted once the blocker was gone');
+  });
+
+  test('a blocking pod that appears during --delay is seen right before the reboot: no reboot, the node is uncordoned', async () => {
+    const target = 'east-node-3';
+    await untilReady(target);
+    const bootBefore = await bootOf(target);
+    const run = sb.cli(['drain-reboot', target, '--delete-emptydir-data', '--ignore-daemonsets', '--yes', '--delay', '4s', '--blocking-pod-selector', 'app=late-backup', '--gate-interval', '1s', '--timeout', '3s']);
+    await untilMarkStep(target, 'delay');
+    await apply(barePod('late-backup', 'east-node-1', { app: 'late-backup' }));
+    const r = await run;
+    assertExit(r, 4);
+    assert.match(errorLines(r)[0] ?? '', new RegExp(`^error: ${target} was held for 3s by closed gates: pod matching --blocking-pod-selector "app=late-backup" is running: default/late-backup; "${target}" was uncordoned again and not rebooted$`));
+    assert.match(r.stderr, /check the gates again right before rebooting east-node-3/);
+    await assertUntouched(target, bootBefore);
+    await sb.kubectl(['delete', 'pod', 'late-backup', '--grace-period=0']);
+    // the stopped run is journaled (it would resume with the same command); end it so other runs may start
+    assertExit(await sb.cli(['drain-reboot', '--abort', '--yes']), 0);
+  });
+
+  test('--only-needed reboots only the node whose /var/run/reboot-required exists; the reboot clears it', async () => {
+    const nodes = ['east-node-1', 'east-node-2', 'east-node-3'];
+    for (const n of nodes) await untilReady(n);
+    const marked = 'east-node-3';
+    const mark = await sb.sandbox(['node-file', '--node', marked]);
+    assert.equal(mark.code, 0, mark.stderr);
+    const file = join(sb.dir, 'east', 'nodes', marked, 'root', 'var', 'run', 'reboot-required');
+    assert.ok(existsSync(file), 'the sandbox wrote the sentinel on the node');
+    const boots = new Map(await Promise.all(nodes.map(async (n) => [n, await bootOf(n)] as const)));
+
+    const r = await sb.cli(['drain-reboot', ...nodes, ...COMMON, '--only-needed', '-o', 'json']);
+    assertExit(r, 0);
+    const results = JSON.parse(r.stdout) as Array<{ node: string; result: string }>;
+    assert.deepEqual(results.map((x) => [x.node, x.result]), [['east-node-1', 'not-needed'], ['east-node-2', 'not-needed'], [marked, 'rebooted']]);
+    for (const n of nodes) {
+      if (n === marked) assert.notEqual(await bootOf(n), boots.get(n), `${n} rebooted`);
+      else await assertUntouched(n, boots.get(n)!);
+    }
+    assert.ok(!existsSync(file), 'the reboot emptied /var/run');
+    const pods = await sb.kubectl(['get', 'pods', '-n', 'kube-system', '-o', 'name']);
+    assert.doesNotMatch(pods.stdout, /kubectl-redis-sentinel/, 'the sentinel pods are cleaned up');
+
+    const again = await sb.cli(['drain-reboot', marked, ...COMMON, '--only-needed', '-o', 'json']);
+    assertExit(again, 0);
+    assert.deepEqual((JSON.parse(again.stdout) as Array<{ result: string }>).map((x) => x.result), ['not-needed']);
   });
 });

@@ -17,8 +17,10 @@ import { localIdentity } from '../../util/identity.js';
 import { describeDrainErrors } from './filters.js';
 import { bootId, DrainHelper, drainFailed, isCordoned } from './helper.js';
 import { readNodeMark, type NodeMark } from './node.js';
-import { batches, describeMove, healthProblems, masterMoves, NODE_STEPS, resolveNodes, stepKey, stepTitle, whyNodeNotStartable, type NodeStep, type RebootMethod } from './plan.js';
+import { batches, describeMove, healthProblems, masterMoves, NODE_STEPS, resolveNodes, stepKey, stepTitle, whyNodeNotStartable, type NodeStep, type RebootMethod, type StepOptions } from './plan.js';
 import { RedisGuard } from './redis.js';
+import { describeGates, Gates, hasGates, type GateOptions } from './gates.js';
+import { nextOpening } from './window.js';
 import { diagnose } from '../../reconcile/diagnose.js';
 
 export const OPERATION = 'drain-reboot';
@@ -47,6 +49,10 @@ export interface DrainRebootRequest {
   /** --no-reboot: move masters, drain, and leave the node cordoned; --uncordon: give it back at the end */
   noReboot?: boolean;
   uncordon?: boolean;
+  /** Kured's gates (gates.ts); undefined = none */
+  gates?: GateOptions;
+  /** how often a closed gate is evaluated again (Kured's --period) */
+  gateIntervalMs?: number;
   dryRun: boolean;
   resume: boolean;
   abort: boolean;
@@ -58,7 +64,7 @@ export interface DrainRebootRequest {
 
 export interface NodeResult {
   node: string;
-  result: 'rebooted' | 'drained' | 'not-rebooted' | 'failed' | 'aborted' | 'interrupted';
+  result: 'rebooted' | 'drained' | 'not-needed' | 'not-rebooted' | 'failed' | 'aborted' | 'interrupted';
   bootIdBefore?: string;
   bootIdAfter?: string;
   mastersMoved: string[];
@@ -84,6 +90,8 @@ export type Outcome =
   | { kind: 'plan'; rows: PlanRow[] }
   | { kind: 'run'; results: NodeResult[]; operationId: string; error?: KubectlRedisError }
   | { kind: 'cancelled' };
+
+const NO_GATES: GateOptions = { blockingPodSelectors: [], windowAction: 'wait', onlyNeeded: false, rebootSentinel: '/var/run/reboot-required', namespace: SYSTEM_NAMESPACE };
 
 const newOperationId = () => `dr-${randomBytes(4).toString('hex')}`;
 
@@ -164,6 +172,7 @@ interface NodeRun {
 export class DrainReboot {
   private readonly helper: DrainHelper;
   private readonly guard: RedisGuard;
+  private readonly gates: Gates;
   private readonly now: () => Date;
   private readonly holder = localIdentity();
   private journal?: SerialJournal;
@@ -180,11 +189,48 @@ export class DrainReboot {
       force: req.force, podSelector: req.podSelector, skipWaitForDeleteTimeoutSeconds: req.skipWaitForDeleteTimeoutSeconds, disableEviction: req.disableEviction,
       timeoutMs: req.timeoutMs, evictRetryMs: deps.evictRetryMs, pollMs: deps.pollMs, signal: deps.signal, log: (m) => r.info(m),
     });
+    this.gates = new Gates(deps.kube, req.gates ?? NO_GATES, deps.signal);
     this.guard = new RedisGuard(deps.kube, { direct: req.direct, namespace: req.namespace, pollMs: deps.pollMs, signal: deps.signal, log: (m) => r.info(m), warn: (m) => r.warn(m) });
   }
 
   private get kube(): KubeClient {
     return this.deps.kube;
+  }
+
+  private get stepOpts(): StepOptions {
+    const g = this.gates.opts;
+    return { ...this.req, gates: hasGates(g) ? describeGates(g) : undefined, onlyNeededSentinel: g.onlyNeeded ? g.rebootSentinel : undefined };
+  }
+
+  /**
+   * Waits until every gate is open (the 'gates' and 'recheck-gates' steps). Outside the window with --window-action
+   * stop, or still blocked (by anything but the window) after --timeout: RefusedError, to be resumed later.
+   */
+  private async passGates(node: string): Promise<void> {
+    const r = this.deps.reporter;
+    const g = this.gates.opts;
+    if (!hasGates(g)) return;
+    const deadline = Date.now() + this.req.timeoutMs;
+    let last = '';
+    for (;;) {
+      this.check();
+      const nowMs = this.now().getTime();
+      const st = await this.gates.evaluate(nowMs);
+      if (st.closed.length === 0) return;
+      const why = st.closed.join('; ');
+      if (st.outsideWindow && g.windowAction === 'stop') {
+        throw new RefusedError(`${node}: ${why}, so drain-reboot stops here (--window-action stop)`, { hint: 'run the same command again inside the window: it resumes where it stopped' });
+      }
+      if (!st.onlyWindow && Date.now() >= deadline) {
+        throw new RefusedError(`${node} was held for ${formatDuration(this.req.timeoutMs)} by closed gates: ${why}`, { hint: 'a gate that cannot be evaluated is closed; run the same command again when the gates are open: it resumes where it stopped' });
+      }
+      if (why !== last) {
+        const opens = st.outsideWindow && g.window ? nextOpening(g.window, nowMs) : undefined;
+        r.info(`${node}: waiting: ${why}${opens !== undefined && opens !== nowMs ? ` (it opens at ${new Date(opens).toISOString()})` : ''}`);
+        last = why;
+      }
+      await abortableSleep(this.req.gateIntervalMs ?? 30_000, this.deps.signal);
+    }
   }
 
   private async resolve(): Promise<string[]> {
@@ -226,7 +272,7 @@ export class DrainReboot {
         const prefix = batch.length > 1 ? `(batch ${bi + 1}) ` : '';
         const moves: PlanRow[] = [];
         for (const step of NODE_STEPS) {
-          let action = prefix + stepTitle(node, step, this.req, fmt);
+          let action = prefix + stepTitle(node, step, this.stepOpts, fmt);
           if (step === 'precheck') {
             if (why) action += `: WOULD REFUSE: ${why}`;
             else {
@@ -236,6 +282,10 @@ export class DrainReboot {
               if (problems.length > 0) action += `; WOULD REFUSE: ${problems.join('; ')}`;
               for (const t of on) for (const m of masterMoves(t.observed, node)) moves.push({ node, step: 'move-masters', action: `  ${describeMove(m, t.target.ref)}` });
             }
+          }
+          if (step === 'gates' && hasGates(this.gates.opts)) {
+            const st = await this.gates.evaluate(this.now().getTime());
+            action += st.closed.length ? `; NOW CLOSED: ${st.closed.join('; ')}` : '; now open';
           }
           if (step === 'cordon' && n && isCordoned(n)) action += ' (already cordoned by someone: it stays cordoned afterwards)';
           if (step === 'drain') {
@@ -263,6 +313,10 @@ export class DrainReboot {
     }
     const nodes = live && (this.req.resume || this.req.abort) ? ((live.facts.nodes as string[] | undefined) ?? []) : await this.resolve();
     this.operationId = live?.id ?? newOperationId();
+    if (!this.req.abort) {
+      const unusable = await this.gates.validate();
+      if (unusable) throw new RefusedError(`${unusable}; a gate that cannot be evaluated is closed, so nothing was started`, { hint: 'check --prometheus-url (kubectl port-forward to it works too)' });
+    }
     const question = this.req.abort
       ? `Abort drain-reboot ${this.operationId}: uncordon the nodes it cordoned (${nodes.join(', ')}) and release its lock?`
       : this.req.noReboot
@@ -390,7 +444,7 @@ export class DrainReboot {
   }
 
   private begin(run: NodeRun, s: NodeStep, note = ''): void {
-    this.deps.reporter.step(run.base + NODE_STEPS.indexOf(s) + 1, run.total, `${run.node}: ${stepTitle(run.node, s, this.req, formatDuration)}${note}`);
+    this.deps.reporter.step(run.base + NODE_STEPS.indexOf(s) + 1, run.total, `${run.node}: ${stepTitle(run.node, s, this.stepOpts, formatDuration)}${note}`);
   }
 
   private check(): void {
@@ -412,6 +466,28 @@ export class DrainReboot {
       r.info(`${node}: already done by this drain-reboot`);
       Object.assign(result, { bootIdBefore: j.fact(`${node}:bootIdBefore`), bootIdAfter: j.fact(`${node}:bootIdAfter`), message: 'done earlier' });
       return false;
+    }
+
+    // Kured's gates, then --only-needed: nothing is touched while one is closed
+    if (!j.isDone(key('cordon'))) {
+      begin('gates');
+      await this.passGates(node);
+      const g = this.gates.opts;
+      if (g.onlyNeeded) {
+        let needed: boolean;
+        try {
+          needed = await this.gates.rebootNeeded(node, Math.min(this.req.timeoutMs, 120_000));
+        } catch (e) {
+          throw new RefusedError(`cannot tell whether ${node} needs a reboot (${errText(e)}); not touching it`, { hint: 'a gate that cannot be evaluated is closed; kubectl describe pod -n ' + g.namespace + ' shows why the sentinel pod did not run' });
+        }
+        if (!needed) {
+          r.info(`${node}: ${g.rebootSentinel} is not there: no reboot needed (--only-needed); not touching it`);
+          Object.assign(result, { result: 'not-needed', message: `${g.rebootSentinel} not found` });
+          return false;
+        }
+        r.info(`${node}: ${g.rebootSentinel} is there: it needs a reboot`);
+      }
+      await j.done(key('gates'));
     }
 
     // precheck: nothing changes until it passes
@@ -510,7 +586,7 @@ export class DrainReboot {
 
     // the delay, then the seed-004 re-check (inside claimForReboot)
     if (this.req.noReboot) {
-      for (const s of ['delay', 'reboot'] as const) if (!j.isDone(key(s))) await j.done(key(s), 'skipped (--no-reboot)');
+      for (const s of ['delay', 'recheck-gates', 'reboot'] as const) if (!j.isDone(key(s))) await j.done(key(s), 'skipped (--no-reboot)');
       result.result = 'drained';
     }
     if (!j.isDone(key('delay'))) {
@@ -519,6 +595,22 @@ export class DrainReboot {
       await this.helper.updateMark(node, this.mark(node, 'delay'));
       await abortableSleep(this.req.delayMs, this.deps.signal);
       await j.done(key('delay'));
+    }
+
+    // the gates again, right before the reboot (they were open before the drain; the drain took a while)
+    if (!j.isDone(key('reboot')) && !j.wasStarted(key('reboot'))) {
+      check();
+      begin('recheck-gates');
+      try {
+        await this.passGates(node);
+      } catch (e) {
+        if (this.deps.signal.aborted || !(e instanceof RefusedError)) throw e;
+        const released = await this.helper.release(node, cordonedBefore).then(() => true, () => false);
+        if (released) await this.forgetNode(node);
+        this.event(node, 'RebootSkipped', e.message, 'Warning');
+        throw new RefusedError(`${e.message}; "${node}" was ${released ? (cordonedBefore ? 'released' : 'uncordoned again') : 'left cordoned'} and not rebooted`, { hint: e.hint });
+      }
+      await j.done(key('recheck-gates'));
     }
 
     if (!j.isDone(key('reboot'))) {
