@@ -4,7 +4,8 @@
 // --disable-eviction deletes through a PDB that blocks evictions (warned); --no-reboot leaves the boot ID unchanged
 // and the node cordoned, --uncordon gives it back; a pod matching --blocking-pod-selector holds every reboot before
 // anything changes (and, appearing during --delay, the reboot itself); --only-needed reboots only the node whose
-// /var/run/reboot-required exists (the sandbox's node-file), and the reboot clears it (/run is a tmpfs).
+// /var/run/reboot-required exists (the sandbox's node-file), and the reboot clears it (/run is a tmpfs); outside the
+// --window nothing starts (it waits, or with --window-action stop stops, and the same command inside it resumes).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -292,5 +293,51 @@ describe('drain-reboot: kubectl drain flags and Kured gates', { timeout: 300_000
     const again = await sb.cli(['drain-reboot', marked, ...COMMON, '--only-needed', '-o', 'json']);
     assertExit(again, 0);
     assert.deepEqual((JSON.parse(again.stdout) as Array<{ result: string }>).map((x) => x.result), ['not-needed']);
+  });
+
+  test('outside the --window nothing starts: it waits, or stops with --window-action stop; inside it the same command resumes', async () => {
+    const target = 'east-node-1';
+    await untilReady(target);
+    const bootBefore = await bootOf(target);
+    const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+    const elsewhen = `${days[(new Date().getUTCDay() + 3) % 7]} 00:00-24:00 UTC`;
+
+    const stopped = await sb.cli(['drain-reboot', target, ...COMMON, '--window', elsewhen, '--window-action', 'stop']);
+    assertExit(stopped, 4);
+    assert.deepEqual(errorLines(stopped), [`error: ${target}: outside the maintenance window ${elsewhen}, so drain-reboot stops here (--window-action stop)`]);
+    assert.match(stopped.stderr, /run the same command again inside the window: it resumes where it stopped/);
+    await assertUntouched(target, bootBefore);
+
+    const waiting = sb.spawnCli(['drain-reboot', target, ...COMMON, '--window', elsewhen, '--gate-interval', '1s']);
+    await lineOf(waiting, new RegExp(`${target}: waiting: outside the maintenance window ${elsewhen} \\(it opens at \\d{4}-\\d\\d-\\d\\dT00:00:00.000Z\\)`));
+    await new Promise((r) => setTimeout(r, 2500));
+    await assertUntouched(target, bootBefore);
+    process.kill(waiting.pid, 'SIGINT');
+    assert.equal((await waiting.result).code, 1);
+    await assertUntouched(target, bootBefore);
+
+    const inside = await sb.cli(['drain-reboot', target, ...COMMON, '--window', '* 00:00-24:00 UTC']);
+    assertExit(inside, 0);
+    assert.match(inside.stderr, /resuming drain-reboot dr-\w+ from its journal/);
+    assert.notEqual(await bootOf(target), bootBefore, 'rebooted inside the window');
+  });
+
+  test('an unparsable --window, an invalid regexp, a bad selector: one sentence, exit 2, nothing changed', async () => {
+    const target = 'east-node-2';
+    const bootBefore = await bootOf(target);
+    const cases: Array<[string[], RegExp]> = [
+      [['--window', 'Mon-Fri 01:00'], /^error: --window: "Mon-Fri 01:00" is not START-END|^error: --window: "01:00" is not START-END/],
+      [['--window', 'Mon-Fri 01:00-05:00 Europe/Atlantis'], /^error: --window: "Europe\/Atlantis" is not a time zone/],
+      [['--prometheus-url', 'http://127.0.0.1:9', '--alert-filter-regexp', '(unclosed'], /^error: --alert-filter-regexp "\(unclosed" is not a valid regular expression/],
+      [['--alert-firing-only'], /^error: .*need --prometheus-url/],
+      [['--blocking-pod-selector', 'app in (x'], /^error: --blocking-pod-selector "app in \(x" is not a valid label selector/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await sb.cli(['drain-reboot', target, ...COMMON, ...args]);
+      assertExit(r, 2);
+      assert.equal(errorLines(r).length, 1, r.stderr);
+      assert.match(errorLines(r)[0], re);
+      await assertUntouched(target, bootBefore);
+    }
   });
 });

@@ -75,9 +75,16 @@ export function parseWindow(text: string): RebootWindow {
   const end = parseTime(times[1], 'end');
   if (start === 86400) throw new WindowSyntaxError('the start time cannot be 24:00');
   if (start === end) throw new WindowSyntaxError(`the window ${words[1]} is empty (start and end are the same)`);
+  // (nextOpening looks minute by minute: a window shorter than that could be stepped over)
+  if (windowLength(start, end) < 60) throw new WindowSyntaxError(`the window ${words[1]} is shorter than a minute`);
   const timeZone = words[2] ?? 'UTC';
   if (!isTimeZone(timeZone)) throw new WindowSyntaxError(`"${timeZone}" is not a time zone (use an IANA name such as Europe/Berlin or UTC)`);
   return { days, start, end, timeZone };
+}
+
+/** Seconds from start to end (past midnight when end <= start). */
+export function windowLength(start: number, end: number): number {
+  return end > start ? end - start : end + 86400 - start;
 }
 
 const hhmm = (s: number) => {
