@@ -5,11 +5,14 @@
 // and the node cordoned, --uncordon gives it back; a pod matching --blocking-pod-selector holds every reboot before
 // anything changes (and, appearing during --delay, the reboot itself); --only-needed reboots only the node whose
 // /var/run/reboot-required exists (the sandbox's node-file), and the reboot clears it (/run is a tmpfs); outside the
-// --window nothing starts (it waits, or with --window-action stop stops, and the same command inside it resumes).
+// --window nothing starts (it waits, or with --window-action stop stops, and the same command inside it resumes);
+// an alert firing in a real Prometheus (the OS package, test/support/prometheus.ts) holds the reboot and once it
+// stops firing the run goes on, the alert filters mean what Kured's do, and an unreachable Prometheus refuses.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { startPrometheus } from '../support/prometheus.js';
 import { startSandbox, type LiveCli, type RunResult, type TestSandbox } from '../support/sandbox.js';
 
 const MARK = 'redis.kubectl.io/drain-reboot';
@@ -339,5 +342,48 @@ describe('drain-reboot: kubectl drain flags and Kured gates', { timeout: 300_000
       assert.match(errorLines(r)[0], re);
       await assertUntouched(target, bootBefore);
     }
+  });
+
+  test('an alert firing in a real Prometheus holds the reboot; once it stops firing the run goes on; unreachable refuses', async () => {
+    const target = 'east-node-2';
+    await untilReady(target);
+    const blocker = { alert: 'RedisRebootBlocker', expr: 'vector(1) > 0' };
+    const always = [{ alert: 'Watchdog', expr: 'vector(1)' }, { alert: 'SlowBurn', expr: 'vector(1)', for: '1h' }];
+    const prom = await startPrometheus([blocker, ...always]);
+    try {
+      await prom.untilAlerts(['RedisRebootBlocker=firing', 'SlowBurn=pending', 'Watchdog=firing']);
+      const bootBefore = await bootOf(target);
+      // what each filter lets block, as the gate step of the dry-run plan says it (kured pkg/alerts ActiveAlerts)
+      const gateRow = async (args: string[]) => {
+        const r = await sb.cli(['drain-reboot', target, ...COMMON, '--dry-run', '-o', 'json', '--prometheus-url', prom.url, ...args]);
+        assertExit(r, 0);
+        return (JSON.parse(r.stdout) as Array<{ step: string; action: string }>).find((x) => x.step === 'gates')?.action ?? '';
+      };
+      assert.match(await gateRow([]), /NOW CLOSED: 3 active alerts in Prometheus: RedisRebootBlocker, SlowBurn, Watchdog$/);
+      assert.match(await gateRow(['--alert-filter-regexp', '^Watchdog$']), /NOW CLOSED: 2 active alerts in Prometheus: RedisRebootBlocker, SlowBurn$/);
+      assert.match(await gateRow(['--alert-filter-regexp', '^Watchdog$', '--alert-firing-only']), /NOW CLOSED: 1 active alert in Prometheus: RedisRebootBlocker$/);
+      assert.match(await gateRow(['--alert-filter-regexp', 'Watch', '--alert-filter-match-only']), /NOW CLOSED: 1 active alert in Prometheus: Watchdog$/);
+      assert.match(await gateRow(['--alert-filter-regexp', 'Watch', '--alert-filter-match-only', '--alert-firing-only']), /NOW CLOSED: 1 active alert in Prometheus: Watchdog$/);
+      assert.match(await gateRow(['--alert-filter-regexp', 'Slow', '--alert-filter-match-only', '--alert-firing-only']), /now open$/);
+
+      const live = sb.spawnCli(['drain-reboot', target, ...COMMON, '--prometheus-url', prom.url, '--alert-filter-regexp', '^Watchdog$', '--alert-firing-only', '--gate-interval', '1s', '--timeout', '2m']);
+      await lineOf(live, /east-node-2: waiting: 1 active alert in Prometheus: RedisRebootBlocker/);
+      await new Promise((r) => setTimeout(r, 2000));
+      await assertUntouched(target, bootBefore);
+      // the alert stops firing: the rule is rewritten and Prometheus reloaded
+      await prom.setRules(always);
+      await prom.untilAlerts(['SlowBurn=pending', 'Watchdog=firing']);
+      const r = await live.result;
+      assertExit(r, 0);
+      assert.notEqual(await bootOf(target), bootBefore, 'rebooted once the alert was gone');
+    } finally {
+      await prom.stop();
+    }
+
+    const bootNow = await bootOf(target);
+    const down = await sb.cli(['drain-reboot', target, ...COMMON, '--prometheus-url', prom.url]);
+    assertExit(down, 4);
+    assert.deepEqual(errorLines(down), [`error: cannot query Prometheus at ${prom.url}: ECONNREFUSED; a gate that cannot be evaluated is closed, so nothing was started`]);
+    await assertUntouched(target, bootNow);
   });
 });
