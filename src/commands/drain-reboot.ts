@@ -57,6 +57,9 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
     'alert-filter-regexp': Flags.string({ summary: 'Alerts whose name matches this regular expression do not block (with --alert-filter-match-only: only they do).' }),
     'alert-filter-match-only': Flags.boolean({ summary: 'Only alerts matching --alert-filter-regexp block.', default: false }),
     'alert-firing-only': Flags.boolean({ summary: 'Only firing alerts block, not pending ones.', default: false }),
+    'pre-reboot-node-labels': Flags.string({ summary: 'Labels (key=value, comma-separated or repeated) put on each node before it is cordoned (Kured\'s flag).', multiple: true }),
+    'post-reboot-node-labels': Flags.string({ summary: 'Labels (key=value) put on each node after it is uncordoned (Kured\'s flag).', multiple: true }),
+    'notify-url': Flags.string({ summary: 'POST a JSON message here per node step: start, rebooted, done, stopped ({event, node, operationId, time, bootIdBefore, bootIdAfter, result, message}).' }),
     'gate-interval': Flags.string({ summary: 'How often a closed gate (window, blocking pod, alert) is looked at again (Kured\'s --period).', default: '30s' }),
     resume: Flags.boolean({ summary: 'Continue the drain-reboot in progress (from its journal) without naming its nodes again.', default: false, exclusive: ['abort'] }),
     abort: Flags.boolean({ summary: 'Stop the drain-reboot in progress: uncordon the nodes it cordoned, remove its marks, release its lock.', default: false, exclusive: ['resume'] }),
@@ -86,6 +89,17 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
     }
     const gates = await parseGateFlags(f);
     const gateIntervalMs = parseDuration(f['gate-interval'], 'gate-interval');
+    const { parseNodeLabels } = await import('../workflows/drain-reboot/notify.js');
+    let preRebootLabels: Record<string, string>;
+    let postRebootLabels: Record<string, string>;
+    try {
+      preRebootLabels = parseNodeLabels(f['pre-reboot-node-labels'] ?? [], 'pre-reboot-node-labels');
+      postRebootLabels = parseNodeLabels(f['post-reboot-node-labels'] ?? [], 'post-reboot-node-labels');
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const notifyUrl = f['notify-url'];
+    if (notifyUrl !== undefined && !/^https?:\/\/[^/\s]+/.test(notifyUrl)) throw new UsageError(`--notify-url "${notifyUrl}" is not an http:// or https:// URL`);
     if (gateIntervalMs <= 0) throw new UsageError('--gate-interval must be more than 0');
     const method = (f['reboot-method'] ?? 'pod') as 'pod' | 'command' | 'none';
     if (method === 'command' && !f['reboot-command']) throw new UsageError('--reboot-method command needs --reboot-command');
@@ -129,7 +143,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
         delayMs, timeoutMs, gracePeriodSeconds: f['grace-period'] >= 0 ? f['grace-period'] : undefined,
         ignoreDaemonSets: f['ignore-daemonsets'], deleteEmptyDirData: f['delete-emptydir-data'],
         force: f.force, podSelector: f['pod-selector'], skipWaitForDeleteTimeoutSeconds: f['skip-wait-for-delete-timeout'], disableEviction: f['disable-eviction'],
-        noReboot: f['no-reboot'], uncordon: f.uncordon, gates, gateIntervalMs,
+        noReboot: f['no-reboot'], uncordon: f.uncordon, gates, gateIntervalMs, preRebootLabels, postRebootLabels, notifyUrl,
         dryRun: f['dry-run'], resume: f.resume, abort: f.abort, direct: f.direct, namespace: f.namespace === undefined ? undefined : kube.namespace,
       },
       {

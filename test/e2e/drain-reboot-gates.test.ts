@@ -7,10 +7,13 @@
 // /var/run/reboot-required exists (the sandbox's node-file), and the reboot clears it (/run is a tmpfs); outside the
 // --window nothing starts (it waits, or with --window-action stop stops, and the same command inside it resumes);
 // an alert firing in a real Prometheus (the OS package, test/support/prometheus.ts) holds the reboot and once it
-// stops firing the run goes on, the alert filters mean what Kured's do, and an unreachable Prometheus refuses.
+// stops firing the run goes on, the alert filters mean what Kured's do, and an unreachable Prometheus refuses;
+// --pre/--post-reboot-node-labels, the last-reboot annotations and --notify-url's JSON per node step, received by a
+// local HTTP server.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { startPrometheus } from '../support/prometheus.js';
 import { startSandbox, type LiveCli, type RunResult, type TestSandbox } from '../support/sandbox.js';
@@ -385,5 +388,60 @@ describe('drain-reboot: kubectl drain flags and Kured gates', { timeout: 300_000
     assertExit(down, 4);
     assert.deepEqual(errorLines(down), [`error: cannot query Prometheus at ${prom.url}: ECONNREFUSED; a gate that cannot be evaluated is closed, so nothing was started`]);
     await assertUntouched(target, bootNow);
+  });
+
+  test('--pre/--post-reboot-node-labels, the last-reboot annotations, and --notify-url: start, rebooted, done, stopped', async () => {
+    const target = 'east-node-3';
+    await untilReady(target);
+    const got: Array<Record<string, string>> = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        got.push({ ...(JSON.parse(body) as Record<string, string>), contentType: req.headers['content-type'] ?? '' });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const addr = server.address();
+    const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/hook`;
+    try {
+      const bootBefore = await bootOf(target);
+      const live = sb.spawnCli(['drain-reboot', target, '--delete-emptydir-data', '--ignore-daemonsets', '--yes', '--delay', '3s', '-o', 'json', '--notify-url', url, '--pre-reboot-node-labels', 'maintenance=rebooting,team=sre', '--post-reboot-node-labels', 'maintenance=done']);
+      await untilMarkStep(target, 'delay');
+      const during = await kjson<{ metadata: { labels: Record<string, string> } }>(['get', 'node', target]);
+      assert.equal(during.metadata.labels.maintenance, 'rebooting', 'the pre-reboot label is on while it is drained');
+      assert.equal(during.metadata.labels.team, 'sre');
+      const r = await live.result;
+      assertExit(r, 0);
+      const after = await kjson<{ metadata: { labels: Record<string, string>; annotations: Record<string, string> }; status: { nodeInfo: { bootID: string } } }>(['get', 'node', target]);
+      const bootAfter = after.status.nodeInfo.bootID;
+      assert.notEqual(bootAfter, bootBefore);
+      assert.equal(after.metadata.labels.maintenance, 'done', 'the post-reboot label after the uncordon');
+      const op = /drain-reboot (dr-\w+) done/.exec(r.stderr)?.[1];
+      assert.ok(op, r.stderr);
+      assert.equal(after.metadata.annotations['redis.kubectl.io/last-reboot-operation'], op);
+      assert.equal(after.metadata.annotations['redis.kubectl.io/last-reboot-boot-id'], bootAfter);
+      assert.ok(!Number.isNaN(Date.parse(after.metadata.annotations['redis.kubectl.io/last-reboot-time'])));
+      assert.deepEqual(got.map((m) => [m.event, m.node, m.operationId, m.contentType]), [['start', target, op, 'application/json'], ['rebooted', target, op, 'application/json'], ['done', target, op, 'application/json']]);
+      assert.equal(got[0].bootIdBefore, bootBefore);
+      assert.deepEqual([got[1].bootIdBefore, got[1].bootIdAfter], [bootBefore, bootAfter]);
+      assert.equal(got[2].result, 'rebooted');
+
+      // a node that is stopped says so too
+      got.length = 0;
+      const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+      const stop = await sb.cli(['drain-reboot', target, ...COMMON, '--notify-url', url, '--window', `${days[(new Date().getUTCDay() + 2) % 7]} 01:00-02:00 UTC`, '--window-action', 'stop']);
+      assertExit(stop, 4);
+      assert.deepEqual(got.map((m) => [m.event, m.node, m.result]), [['stopped', target, 'not-rebooted']]);
+      assert.match(got[0].message, /outside the maintenance window/);
+      assertExit(await sb.cli(['drain-reboot', '--abort', '--yes']), 0);
+
+      const bad = await sb.cli(['drain-reboot', target, ...COMMON, '--pre-reboot-node-labels', 'maintenance']);
+      assertExit(bad, 2);
+      assert.deepEqual(errorLines(bad), ['error: --pre-reboot-node-labels takes key=value labels, not "maintenance"']);
+    } finally {
+      server.close();
+    }
   });
 });

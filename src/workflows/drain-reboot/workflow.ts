@@ -21,6 +21,9 @@ import { batches, describeMove, healthProblems, masterMoves, NODE_STEPS, resolve
 import { RedisGuard } from './redis.js';
 import { describeGates, Gates, hasGates, type GateOptions } from './gates.js';
 import { nextOpening } from './window.js';
+import { lastRebootPatch, postNotification, type NotifyEvent } from './notify.js';
+import { patchObject } from '../../kube/patch.js';
+import { NODES } from './helper.js';
 import { diagnose } from '../../reconcile/diagnose.js';
 
 export const OPERATION = 'drain-reboot';
@@ -53,6 +56,11 @@ export interface DrainRebootRequest {
   gates?: GateOptions;
   /** how often a closed gate is evaluated again (Kured's --period) */
   gateIntervalMs?: number;
+  /** Kured's --pre-reboot-node-labels (before cordoning) / --post-reboot-node-labels (after uncordoning) */
+  preRebootLabels?: Record<string, string>;
+  postRebootLabels?: Record<string, string>;
+  /** a webhook receiving a JSON message per node step: start, rebooted, done, stopped */
+  notifyUrl?: string;
   dryRun: boolean;
   resume: boolean;
   abort: boolean;
@@ -200,6 +208,19 @@ export class DrainReboot {
   private get stepOpts(): StepOptions {
     const g = this.gates.opts;
     return { ...this.req, gates: hasGates(g) ? describeGates(g) : undefined, onlyNeededSentinel: g.onlyNeeded ? g.rebootSentinel : undefined };
+  }
+
+  /** --notify-url: one JSON message; a failure is a warning, never a reason to stop. */
+  private async notify(event: NotifyEvent, node: string, extra: { result?: string; message?: string; bootIdBefore?: string; bootIdAfter?: string } = {}): Promise<void> {
+    if (!this.req.notifyUrl) return;
+    const err = await postNotification(this.req.notifyUrl, { event, node, operationId: this.operationId, time: this.now().toISOString(), ...extra });
+    if (err) this.deps.reporter.warn(err);
+  }
+
+  private async labelNode(node: string, labels: Record<string, string> | undefined): Promise<void> {
+    if (!labels || Object.keys(labels).length === 0) return;
+    await patchObject(this.kube, NODES, undefined, node, { metadata: { labels } }, { kind: 'merge', idempotent: true });
+    this.deps.reporter.info(`${node}: labelled ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   }
 
   /**
@@ -361,10 +382,13 @@ export class DrainReboot {
         result: { node, result: 'rebooted', mastersMoved: [], podsEvicted: 0, durationMs: 0 },
       }));
       let error: KubectlRedisError | undefined;
+      const stopped: Promise<void>[] = [];
       const failed = (run: NodeRun, e: unknown) => {
         const err = e instanceof KubectlRedisError ? e : new KubectlRedisError(errText(e), { cause: e });
         const interrupted = this.deps.signal.aborted;
-        results.push({ ...run.result, result: interrupted ? 'interrupted' : err instanceof RefusedError ? 'not-rebooted' : 'failed', durationMs: Date.now() - run.started, message: err.message });
+        const result = interrupted ? 'interrupted' : err instanceof RefusedError ? 'not-rebooted' : 'failed';
+        results.push({ ...run.result, result, durationMs: Date.now() - run.started, message: err.message });
+        stopped.push(this.notify('stopped', run.node, { result, message: err.message, bootIdBefore: run.result.bootIdBefore }));
         error ??= err;
       };
       // every node of the batch is checked and cordoned before any pod moves, so nothing moves onto a batch peer
@@ -384,6 +408,7 @@ export class DrainReboot {
       }
       const settled = await Promise.allSettled(prepared.map((run) => this.rest(run)));
       settled.forEach((x, i) => (x.status === 'fulfilled' ? results.push(x.value) : failed(prepared[i], x.reason)));
+      await Promise.all(stopped);
       if (error) {
         const interrupted = this.deps.signal.aborted;
         await journal.fail(interrupted ? `interrupted: ${error.message}` : error.message).catch(() => undefined);
@@ -521,6 +546,8 @@ export class DrainReboot {
     if (!j.isDone(key('cordon'))) {
       check();
       begin('cordon', cordonedBefore ? ' (it was already cordoned: we will leave it cordoned)' : '');
+      await this.notify('start', node, { bootIdBefore: result.bootIdBefore });
+      await this.labelNode(node, this.req.preRebootLabels);
       await this.helper.cordon(node, this.mark(node, 'cordon'));
       this.event(node, 'DrainRebootStarted', `kubectl-redis drain-reboot ${this.operationId} by ${this.holder} cordoned the node`);
       await j.done(key('cordon'));
@@ -650,7 +677,9 @@ export class DrainReboot {
       r.info(`${node} is back: boot ID ${before ?? '?'} -> ${result.bootIdAfter ?? '?'}`);
       if (this.req.rebootMethod === 'pod') await this.helper.deletePod(SYSTEM_NAMESPACE, `kubectl-redis-reboot-${node}`.slice(0, 63).replace(/-+$/, '')).catch(() => undefined);
       await j.setFact(`${node}:bootIdAfter`, result.bootIdAfter);
+      await patchObject(this.kube, NODES, undefined, node, lastRebootPatch(this.now().toISOString(), this.operationId, result.bootIdAfter), { kind: 'merge', idempotent: true });
       await j.done(key('reboot'), `boot ID ${result.bootIdAfter}`);
+      await this.notify('rebooted', node, { bootIdBefore: before, bootIdAfter: result.bootIdAfter });
     }
     result.bootIdAfter ??= j.fact<string>(`${node}:bootIdAfter`);
 
@@ -658,6 +687,7 @@ export class DrainReboot {
       begin('uncordon');
       const keepCordoned = this.req.noReboot === true && !this.req.uncordon;
       await this.helper.release(node, cordonedBefore || keepCordoned);
+      await this.labelNode(node, this.req.postRebootLabels);
       if (keepCordoned) r.info(`${node} is drained and left cordoned (--no-reboot); kubectl uncordon ${node} gives it back`);
       else if (cordonedBefore) r.warn(`${node} stays cordoned: it was cordoned before drain-reboot started (uncordon it yourself when ready)`);
       this.event(node, 'DrainRebootUncordoned', `kubectl-redis drain-reboot ${this.operationId} ${this.req.noReboot ? 'drained' : 'rebooted'} the node${cordonedBefore || keepCordoned ? '; left cordoned' : ' and uncordoned it'}`);
@@ -669,6 +699,7 @@ export class DrainReboot {
       const targets = await this.targetsFor(node);
       await this.guard.waitHealthy(targets, this.req.timeoutMs, (s) => r.info(s));
       await j.done(key('redis-healthy'));
+      await this.notify('done', node, { result: result.result, bootIdBefore: result.bootIdBefore, bootIdAfter: result.bootIdAfter });
     }
     result.durationMs = Date.now() - run.started;
     return result;
