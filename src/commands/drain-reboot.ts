@@ -23,6 +23,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
     { description: 'Reboot through your own tooling ({node} and $KUBECTL_REDIS_NODE name the node):', command: "kubectl redis drain-reboot east-node-2 --reboot-method command --reboot-command 'ssh {node} sudo systemctl reboot'" },
     { description: 'A bare debugging pod on the node is evicted too (kubectl drain --force), and only pods labelled tier=web are drained:', command: "kubectl redis drain-reboot east-node-2 --force --pod-selector 'tier=web'" },
     { description: 'Drain for a node-pool replacement: move masters, drain, leave the node cordoned, no reboot:', command: 'kubectl redis drain-reboot east-node-2 --no-reboot' },
+    { description: 'Every worker, as many at once as the Redis topology allows (never two copies of a shard):', command: 'kubectl redis drain-reboot -l node-role.kubernetes.io/worker= --max-unavailable auto' },
     { description: 'Kured-style: only nodes whose /var/run/reboot-required exists, only on weekday nights in Berlin, not while a backup job runs or an alert fires:', command: "kubectl redis drain-reboot -l node-role.kubernetes.io/worker= --only-needed --window 'Mon-Fri 01:00-05:00 Europe/Berlin' --blocking-pod-selector app=backup --prometheus-url http://prometheus.monitoring:9090 --alert-filter-regexp '^(Watchdog|InfoInhibitor)$'" },
     { description: 'Continue the drain-reboot that was interrupted:', command: 'kubectl redis drain-reboot --resume --yes' },
     { description: 'Or stop it: uncordon what it cordoned and release its lock:', command: 'kubectl redis drain-reboot --abort' },
@@ -33,7 +34,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
   };
   static override flags = {
     selector: Flags.string({ char: 'l', summary: 'Work on the nodes matching this label selector instead of named ones (by name order).' }),
-    'max-unavailable': Flags.integer({ summary: 'How many nodes to work on at the same time.', default: 1, min: 1 }),
+    'max-unavailable': Flags.string({ summary: "How many nodes to work on at the same time, or 'auto': the largest sets that never take two copies of a shard, a Sentinel quorum, or more than a PodDisruptionBudget allows (the plan shows the batches and why).", default: '1' }),
     // no default here so --no-reboot can tell a --reboot-method given from none given; 'pod' when absent
     'reboot-method': Flags.string({ summary: 'pod (the default): a privileged hostPID pod runs nsenter ... reboot; command: run --reboot-command; none: wait for an outside reboot.', options: ['pod', 'command', 'none'] }),
     'reboot-command': Flags.string({ summary: 'Shell command that reboots the node ({node} is replaced by its name; also in $KUBECTL_REDIS_NODE). Needs --reboot-method command.' }),
@@ -87,6 +88,9 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
         throw new UsageError(`--pod-selector must be a valid label selector: ${(e as Error).message}`);
       }
     }
+    const mu = f['max-unavailable'];
+    if (mu !== 'auto' && !/^[1-9]\d*$/.test(mu)) throw new UsageError(`--max-unavailable must be a whole number of nodes (1 or more) or auto, not "${mu}"`);
+    const maxUnavailable = mu === 'auto' ? ('auto' as const) : Number(mu);
     const gates = await parseGateFlags(f);
     const gateIntervalMs = parseDuration(f['gate-interval'], 'gate-interval');
     const { parseNodeLabels } = await import('../workflows/drain-reboot/notify.js');
@@ -139,7 +143,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
     });
     const workflow = new Workflow(
       {
-        nodes, selector: f.selector, maxUnavailable: f['max-unavailable'], rebootMethod: method, rebootCommand: f['reboot-command'],
+        nodes, selector: f.selector, maxUnavailable, rebootMethod: method, rebootCommand: f['reboot-command'],
         delayMs, timeoutMs, gracePeriodSeconds: f['grace-period'] >= 0 ? f['grace-period'] : undefined,
         ignoreDaemonSets: f['ignore-daemonsets'], deleteEmptyDirData: f['delete-emptydir-data'],
         force: f.force, podSelector: f['pod-selector'], skipWaitForDeleteTimeoutSeconds: f['skip-wait-for-delete-timeout'], disableEviction: f['disable-eviction'],

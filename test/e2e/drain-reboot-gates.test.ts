@@ -9,13 +9,16 @@
 // an alert firing in a real Prometheus (the OS package, test/support/prometheus.ts) holds the reboot and once it
 // stops firing the run goes on, the alert filters mean what Kured's do, and an unreachable Prometheus refuses;
 // --pre/--post-reboot-node-labels, the last-reboot annotations and --notify-url's JSON per node step, received by a
-// local HTTP server.
+// local HTTP server. Then, on a 6-node sandbox with two Redis Clusters and a Sentinel set: --max-unavailable auto
+// reboots every node in fewer batches than nodes while a watcher never sees two copies of a shard down at once, nor
+// fewer sentinels than the quorum.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { startPrometheus } from '../support/prometheus.js';
+import { rc, secret } from '../support/redis.js';
 import { startSandbox, type LiveCli, type RunResult, type TestSandbox } from '../support/sandbox.js';
 
 const MARK = 'redis.kubectl.io/drain-reboot';
@@ -443,5 +446,87 @@ describe('drain-reboot: kubectl drain flags and Kured gates', { timeout: 300_000
     } finally {
       server.close();
     }
+  });
+});
+
+interface PodsJson {
+  items: Array<{ metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string }; status: { podIP?: string; conditions?: Array<{ type: string; status: string }> } }>;
+}
+
+describe('drain-reboot --max-unavailable auto: two Redis Clusters and a Sentinel on 6 nodes', { timeout: 600_000 }, () => {
+  const NODES6 = ['east-node-1', 'east-node-2', 'east-node-3', 'east-node-4', 'east-node-5', 'east-node-6'];
+  before(async () => {
+    sb = await startSandbox({ preset: 'two-clusters-sentinel', nodes: 6 });
+  });
+
+  after(async () => {
+    await sb?.down();
+  });
+
+  /** Each shard's pods (a master and its replicas), from CLUSTER NODES of one of the cluster's pods. */
+  async function shardsOf(cluster: string): Promise<string[][]> {
+    const pods = await kjson<PodsJson>(['get', 'pods', '-n', 'redis', '-l', `redis_setup_type=cluster`]);
+    const mine = pods.items.filter((p) => p.metadata.name.startsWith(`${cluster}-`));
+    const byIp = new Map(mine.map((p) => [p.status.podIP ?? '', p.metadata.name]));
+    const text = await rc(mine[0].status.podIP ?? '', 6379, await secret(sb, 'redis', `${cluster}-redis`, 'password'), ['CLUSTER', 'NODES']);
+    const shards = new Map<string, string[]>();
+    for (const line of text.split('\n')) {
+      const [id, addr, flags, master] = line.split(' ');
+      const pod = byIp.get(addr.split(':')[0]);
+      assert.ok(pod, `${cluster}: ${addr} is one of its pods`);
+      const shard = flags.includes('master') ? id : master;
+      shards.set(shard, [...(shards.get(shard) ?? []), pod]);
+    }
+    return [...shards.values()];
+  }
+
+  test('every node rebooted in fewer batches than nodes; never two copies of a shard or the sentinel quorum down', async () => {
+    const shards = [...(await shardsOf('orders')), ...(await shardsOf('carts'))];
+    assert.equal(shards.length, 6);
+    for (const sh of shards) assert.equal(sh.length, 2, `a master and its replica: ${sh.join(', ')}`);
+    const rfr = (await kjson<PodsJson>(['get', 'pods', '-n', 'redis', '-l', 'app.kubernetes.io/component=redis,app.kubernetes.io/name=sessions'])).items.map((p) => p.metadata.name);
+    assert.equal(rfr.length, 3);
+    const boots = new Map(await Promise.all(NODES6.map(async (n) => [n, await bootOf(n)] as const)));
+
+    // the watcher: every 300 ms, which Redis pods are down (missing, not Ready, or deleting)
+    const violations: string[] = [];
+    let sawDown = 0;
+    let minSentinels = Infinity;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const r = await sb.kubectl(['get', 'pods', '-n', 'redis', '-o', 'json']);
+        if (r.code === 0) {
+          const items = (JSON.parse(r.stdout) as PodsJson).items;
+          const up = new Set(items.filter((p) => !p.metadata.deletionTimestamp && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((p) => p.metadata.name));
+          for (const sh of [...shards, rfr]) {
+            const down = sh.filter((p) => !up.has(p));
+            sawDown = Math.max(sawDown, down.length);
+            if (down.length > 1) violations.push(`${new Date().toISOString()}: ${down.join(' and ')} down at once`);
+          }
+          const sentinels = items.filter((p) => p.metadata.labels?.['app.kubernetes.io/component'] === 'sentinel' && up.has(p.metadata.name)).length;
+          minSentinels = Math.min(minSentinels, sentinels);
+        }
+        await new Promise((res) => setTimeout(res, 300));
+      }
+    })();
+
+    let r: RunResult;
+    try {
+      r = await sb.cli(['drain-reboot', ...NODES6, '--max-unavailable', 'auto', '--delete-emptydir-data', '--ignore-daemonsets', '--delay', '0s', '--timeout', '3m', '--yes', '-o', 'json'], { timeoutMs: 480_000 });
+    } finally {
+      watching = false;
+      await watcher;
+    }
+    assertExit(r, 0);
+    const results = JSON.parse(r.stdout) as Array<{ node: string; result: string }>;
+    assert.deepEqual(results.map((x) => [x.node, x.result]), NODES6.map((n) => [n, 'rebooted']));
+    for (const n of NODES6) assert.notEqual(await bootOf(n), boots.get(n), `${n} rebooted`);
+    const batchLines = r.stderr.split('\n').filter((l) => /--max-unavailable auto: batch \d+: /.test(l));
+    assert.ok(batchLines.length >= 2 && batchLines.length < NODES6.length, `fewer batches than nodes:\n${batchLines.join('\n')}`);
+    assert.ok(batchLines.some((l) => /batch \d+: east-node-\d, east-node-\d/.test(l)), 'some batch has two nodes or more');
+    assert.deepEqual(violations, [], 'never two copies of a shard down at once');
+    assert.ok(sawDown >= 1, 'the watcher did see copies go down (it watches something)');
+    assert.ok(minSentinels >= 2, `the sentinel quorum (2) stayed up: at least ${minSentinels} Ready`);
   });
 });

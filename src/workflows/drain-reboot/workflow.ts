@@ -21,6 +21,7 @@ import { batches, describeMove, healthProblems, masterMoves, NODE_STEPS, resolve
 import { RedisGuard } from './redis.js';
 import { describeGates, Gates, hasGates, type GateOptions } from './gates.js';
 import { nextOpening } from './window.js';
+import { autoBatches, disruptionGroups, type AutoBatches } from './batches.js';
 import { lastRebootPatch, postNotification, type NotifyEvent } from './notify.js';
 import { patchObject } from '../../kube/patch.js';
 import { NODES } from './helper.js';
@@ -35,7 +36,8 @@ export const JOURNAL_NAME = 'kubectl-redis-drain-reboot';
 export interface DrainRebootRequest {
   nodes: string[];
   selector?: string;
-  maxUnavailable: number;
+  /** nodes at once, or 'auto': the largest sets the topology allows (batches.ts) */
+  maxUnavailable: number | 'auto';
   rebootMethod: RebootMethod;
   rebootCommand?: string;
   rebootImage?: string;
@@ -210,6 +212,36 @@ export class DrainReboot {
     return { ...this.req, gates: hasGates(g) ? describeGates(g) : undefined, onlyNeededSentinel: g.onlyNeeded ? g.rebootSentinel : undefined };
   }
 
+  /** The batches: groups of --max-unavailable, or with 'auto' the ones the topology allows (and why). */
+  private async nodeBatches(nodes: string[]): Promise<AutoBatches> {
+    if (this.req.maxUnavailable !== 'auto') return { batches: batches(nodes, this.req.maxUnavailable), reasons: [], warnings: [] };
+    const all = await this.guard.observeAll();
+    return autoBatches(nodes, all.flatMap((t) => disruptionGroups(t.observed)));
+  }
+
+  /** The batches of a run, one after another; with 'auto' planned again from a fresh observation before each. */
+  private async *batchesOf(nodes: string[]): AsyncGenerator<string[]> {
+    if (this.req.maxUnavailable !== 'auto') {
+      yield* batches(nodes, this.req.maxUnavailable);
+      return;
+    }
+    const r = this.deps.reporter;
+    const left = [...nodes];
+    for (let n = 1; left.length > 0; n++) {
+      const planned = await this.nodeBatches(left);
+      const batch = planned.batches[0];
+      r.info(`--max-unavailable auto: batch ${n}: ${batch.join(', ')} (${left.length} node${left.length === 1 ? '' : 's'} left, planned as ${planned.batches.map((b) => `[${b.join(', ')}]`).join(' ')})`);
+      for (const why of planned.reasons) if (batch.includes(why.split(':')[0]) || planned.batches[1]?.includes(why.split(':')[0])) r.info(`  ${why}`);
+      for (const w of planned.warnings) if (batch.some((b) => w.startsWith(`${b} `))) r.warn(w);
+      for (const x of batch) left.splice(left.indexOf(x), 1);
+      yield batch;
+    }
+  }
+
+  private get atATime(): string {
+    return this.req.maxUnavailable === 'auto' ? 'in batches the topology allows' : `${this.req.maxUnavailable} at a time`;
+  }
+
   /** --notify-url: one JSON message; a failure is a warning, never a reason to stop. */
   private async notify(event: NotifyEvent, node: string, extra: { result?: string; message?: string; bootIdBefore?: string; bootIdAfter?: string } = {}): Promise<void> {
     if (!this.req.notifyUrl) return;
@@ -286,7 +318,13 @@ export class DrainReboot {
     }
     const nodes = this.req.resume && live ? ((live.doc.facts.nodes as string[] | undefined) ?? []) : await this.resolve();
     const fmt = (ms: number) => formatDuration(ms);
-    for (const [bi, batch] of batches(nodes, this.req.maxUnavailable).entries()) {
+    const planned = await this.nodeBatches(nodes);
+    if (this.req.maxUnavailable === 'auto') {
+      rows.push({ node: '-', step: 'batches', action: `--max-unavailable auto: ${planned.batches.length} batch${planned.batches.length === 1 ? '' : 'es'} for ${nodes.length} node${nodes.length === 1 ? '' : 's'}: ${planned.batches.map((b, i) => `${i + 1}: ${b.join(', ')}`).join('; ')}` });
+      for (const why of planned.reasons) rows.push({ node: '-', step: 'batches', action: `  ${why}` });
+      for (const w of planned.warnings) rows.push({ node: '-', step: 'batches', action: `  WARNING: ${w}` });
+    }
+    for (const [bi, batch] of planned.batches.entries()) {
       for (const node of batch) {
         const n = await this.helper.getNode(node);
         const why = whyNodeNotStartable(n, node);
@@ -341,8 +379,8 @@ export class DrainReboot {
     const question = this.req.abort
       ? `Abort drain-reboot ${this.operationId}: uncordon the nodes it cordoned (${nodes.join(', ')}) and release its lock?`
       : this.req.noReboot
-        ? `Drain ${nodes.length === 1 ? 'node' : 'nodes'} ${nodes.join(', ')} without rebooting (${this.req.maxUnavailable} at a time; ${this.req.uncordon ? 'uncordoned at the end' : 'left cordoned'})?`
-        : `Drain and reboot ${nodes.length === 1 ? 'node' : 'nodes'} ${nodes.join(', ')} (${this.req.maxUnavailable} at a time, reboot method ${this.req.rebootMethod})?`;
+        ? `Drain ${nodes.length === 1 ? 'node' : 'nodes'} ${nodes.join(', ')} without rebooting (${this.atATime}; ${this.req.uncordon ? 'uncordoned at the end' : 'left cordoned'})?`
+        : `Drain and reboot ${nodes.length === 1 ? 'node' : 'nodes'} ${nodes.join(', ')} (${this.atATime}, reboot method ${this.req.rebootMethod})?`;
     if (!(await this.deps.confirm(question))) return { kind: 'cancelled' };
 
     const holder = `kubectl-redis:${this.holder}/${process.pid} op=${this.operationId}`;
@@ -376,7 +414,7 @@ export class DrainReboot {
     const journal = this.journal!;
     const results: NodeResult[] = [];
     const total = nodes.length * NODE_STEPS.length;
-    for (const batch of batches(nodes, this.req.maxUnavailable)) {
+    for await (const batch of this.batchesOf(nodes)) {
       const runs: NodeRun[] = batch.map((node) => ({
         node, batch, base: nodes.indexOf(node) * NODE_STEPS.length, total, started: Date.now(),
         result: { node, result: 'rebooted', mastersMoved: [], podsEvicted: 0, durationMs: 0 },
