@@ -165,6 +165,31 @@ describe('drain-reboot: kubectl drain flags and Kured gates', { timeout: 300_000
     assert.match(errorLines(bad)[0] ?? '', /^error: --pod-selector must be a valid label selector/);
   });
 
+  test('--skip-wait-for-delete-timeout: a pod stuck terminating (a finalizer) is not waited for once deleted long enough ago', async () => {
+    const target = 'east-node-2';
+    await untilReady(target);
+    const stuck = barePod('stuck', target) as { metadata: Record<string, unknown> };
+    stuck.metadata.finalizers = ['example.com/hold'];
+    await apply(stuck);
+    await untilPodRunning('stuck');
+    const del = await sb.kubectl(['delete', 'pod', 'stuck', '--wait=false']);
+    assert.equal(del.code, 0, del.stderr);
+    assert.ok((await pod('stuck'))?.metadata.deletionTimestamp, 'the pod is terminating and stays (its finalizer)');
+    const bootBefore = await bootOf(target);
+
+    // the fault is there: without the flag the drain waits for the pod until --timeout, and gives the node back
+    const waits = await sb.cli(['drain-reboot', target, ...COMMON, '--force', '--timeout', '3s']);
+    assert.notEqual(waits.code, 0, waits.stderr);
+    assert.match(waits.stderr, /still there: default\/stuck/);
+    await assertUntouched(target, bootBefore);
+
+    await new Promise((r) => setTimeout(r, 1100));
+    const r = await sb.cli(['drain-reboot', target, ...COMMON, '--force', '--skip-wait-for-delete-timeout', '1', '--timeout', '1m']);
+    assertExit(r, 0);
+    assert.notEqual(await bootOf(target), bootBefore, 'rebooted without waiting for the stuck pod');
+    await sb.kubectl(['patch', 'pod', 'stuck', '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}']);
+  });
+
   test('--disable-eviction deletes a pod whose PodDisruptionBudget refuses every eviction, and says so', async () => {
     const target = 'east-node-3';
     const labels = { app: 'pinned' };
