@@ -146,6 +146,7 @@ export class ContainerRunner {
       args,
       mounts: this.mounts,
       rootfs: w.rootfs,
+      nodeRoot: join(w.host.clusterDir, 'nodes', w.host.node, 'root'),
       runDir,
       restart,
       // the pod's own names (its hostname, and hostname.subdomain... through its headless Service) are itself,

@@ -52,6 +52,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
     'blocking-pod-selector': Flags.string({ summary: 'While a pod matching this label selector runs anywhere in the cluster, no reboot starts (Kured\'s flag; repeatable).', multiple: true }),
     'only-needed': Flags.boolean({ summary: 'Reboot only the nodes that need it: --reboot-sentinel exists on the node (checked by a short-lived pod on it); the others are left alone.', default: false }),
     'reboot-sentinel': Flags.string({ summary: 'With --only-needed: the file on the node whose existence means it needs a reboot (Kured\'s flag).', default: '/var/run/reboot-required' }),
+    'reboot-sentinel-command': Flags.string({ summary: "With --only-needed: a shell command run on the node (in its host mount namespace, from a privileged hostPID pod) whose exit 0 means it needs a reboot, instead of --reboot-sentinel (Kured's flag)." }),
     window: Flags.string({ summary: "Reboot only inside this maintenance window: 'DAYS START-END [TIME-ZONE]', e.g. 'Mon-Fri 01:00-05:00 Europe/Berlin' (days Mon..Sun, ranges, lists, * for every day; times HH:MM; IANA time zone, UTC if left out)." }),
     'window-action': Flags.string({ summary: 'Outside the --window: wait for it to open, or stop (run the same command again later to resume).', options: ['wait', 'stop'], default: 'wait' }),
     'prometheus-url': Flags.string({ summary: 'While this Prometheus has an active alert (its ALERTS series), no reboot starts; unreachable counts as blocked (Kured\'s flag).' }),
@@ -200,6 +201,7 @@ interface GateFlags {
   'blocking-pod-selector'?: string[];
   'only-needed': boolean;
   'reboot-sentinel': string;
+  'reboot-sentinel-command'?: string;
   window?: string;
   'window-action': string;
   'prometheus-url'?: string;
@@ -247,9 +249,12 @@ async function parseGateFlags(f: GateFlags): Promise<GateOptions> {
   if (f['alert-filter-match-only'] && f['alert-filter-regexp'] === undefined) throw new UsageError('--alert-filter-match-only needs --alert-filter-regexp');
   const sentinel = f['reboot-sentinel'];
   if (!sentinel.startsWith('/') || sentinel.endsWith('/')) throw new UsageError(`--reboot-sentinel must be the absolute path of a file, not "${sentinel}"`);
+  const sentinelCommand = f['reboot-sentinel-command'];
+  if (sentinelCommand !== undefined && !f['only-needed']) throw new UsageError('--reboot-sentinel-command is only used with --only-needed');
+  if (sentinelCommand !== undefined && sentinelCommand.trim() === '') throw new UsageError('--reboot-sentinel-command is empty');
   return {
     blockingPodSelectors: selectors, prometheus, window, windowAction: f['window-action'] === 'stop' ? 'stop' : 'wait',
-    onlyNeeded: f['only-needed'], rebootSentinel: sentinel, namespace: 'kube-system',
+    onlyNeeded: f['only-needed'], rebootSentinel: sentinel, rebootSentinelCommand: sentinelCommand, namespace: 'kube-system',
   };
 }
 

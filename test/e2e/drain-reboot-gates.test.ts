@@ -327,6 +327,14 @@ describe('drain-reboot: kubectl drain flags and Kured gates', { timeout: 300_000
     const again = await sb.cli(['drain-reboot', marked, ...COMMON, '--only-needed', '-o', 'json']);
     assertExit(again, 0);
     assert.deepEqual((JSON.parse(again.stdout) as Array<{ result: string }>).map((x) => x.result), ['not-needed']);
+
+    // --reboot-sentinel-command, run in the node's mount namespace: exit 0 = needs a reboot (here: a file of its own)
+    assert.equal((await sb.sandbox(['node-file', '--node', 'east-node-1', '--path', '/etc/needs-reboot'])).code, 0);
+    const byCommand = await sb.cli(['drain-reboot', 'east-node-1', 'east-node-2', ...COMMON, '--only-needed', '--reboot-sentinel-command', 'test -e /etc/needs-reboot', '-o', 'json']);
+    assertExit(byCommand, 0);
+    assert.deepEqual((JSON.parse(byCommand.stdout) as Array<{ node: string; result: string }>).map((x) => [x.node, x.result]), [['east-node-1', 'rebooted'], ['east-node-2', 'not-needed']]);
+    assert.notEqual(await bootOf('east-node-1'), boots.get('east-node-1'));
+    await assertUntouched('east-node-2', boots.get('east-node-2')!);
   });
 
   test('outside the --window nothing starts: it waits, or stops with --window-action stop; inside it the same command resumes', async () => {

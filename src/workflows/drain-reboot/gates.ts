@@ -8,7 +8,9 @@
 //   --prometheus-url + --alert-filter-regexp / --alert-filter-match-only / --alert-firing-only: the ALERTS series;
 //     the regexp names alerts to IGNORE, or with match-only the only ones that count; firing-only ignores pending.
 //   --only-needed + --reboot-sentinel PATH: the node needs a reboot when the file exists (`test -f`), checked on the
-//     node itself (a short-lived pod mounting the sentinel's directory through hostPath).
+//     node itself (a short-lived pod mounting the sentinel's directory through hostPath); --reboot-sentinel-command
+//     CMD instead: exit 0 means it needs one, run as Kured runs it (pkg/checkers/commandchecker.go: in PID 1's mount
+//     namespace, `nsenter -m/proc/1/ns/mnt -- CMD`) from a privileged hostPID pod.
 //   --window: days, start and end time in a time zone (window.ts); outside it nothing starts.
 import { posix } from 'node:path';
 import { KubeError } from '../../errors.js';
@@ -38,6 +40,8 @@ export interface GateOptions {
   windowAction: 'wait' | 'stop';
   onlyNeeded: boolean;
   rebootSentinel: string;
+  /** Kured's --reboot-sentinel-command: run on the node in its host mount namespace; exit 0 = needs a reboot */
+  rebootSentinelCommand?: string;
   /** where the short-lived sentinel pod runs (the reboot pods' namespace) */
   namespace: string;
   image?: string;
@@ -171,7 +175,9 @@ export class Gates {
    * sentinel's directory (hostPath) and exits 0 when the file is there. Throws when it cannot tell.
    */
   async rebootNeeded(node: string, timeoutMs: number): Promise<boolean> {
-    const pod = sentinelPod(node, this.opts.rebootSentinel, this.opts.namespace, this.opts.image);
+    const pod = this.opts.rebootSentinelCommand !== undefined
+      ? sentinelCommandPod(node, this.opts.rebootSentinelCommand, this.opts.namespace, this.opts.image)
+      : sentinelPod(node, this.opts.rebootSentinel, this.opts.namespace, this.opts.image);
     const ns = this.opts.namespace;
     const name = pod.metadata.name;
     await deleteObject(this.kube, RES.pods, ns, name, { gracePeriodSeconds: 0 });
@@ -217,3 +223,14 @@ export function sentinelPod(nodeName: string, sentinel: string, namespace: strin
     },
   };
 }
+
+/** The short-lived privileged hostPID pod that runs --reboot-sentinel-command in the node's mount namespace. */
+export function sentinelCommandPod(nodeName: string, command: string, namespace: string, image = DEFAULT_REBOOT_IMAGE): KubeObject {
+  const pod = sentinelPod(nodeName, '/', namespace, image) as { spec: Record<string, unknown> } & KubeObject;
+  pod.spec = {
+    nodeName, restartPolicy: 'Never', terminationGracePeriodSeconds: 0, hostPID: true, tolerations: [{ operator: 'Exists' }],
+    containers: [{ name: 'test', image, command: ['nsenter', '-t', '1', '-m', '--', 'sh', '-c', command], securityContext: { privileged: true } }],
+  };
+  return pod;
+}
+

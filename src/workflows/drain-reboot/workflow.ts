@@ -209,7 +209,7 @@ export class DrainReboot {
 
   private get stepOpts(): StepOptions {
     const g = this.gates.opts;
-    return { ...this.req, gates: hasGates(g) ? describeGates(g) : undefined, onlyNeededSentinel: g.onlyNeeded ? g.rebootSentinel : undefined };
+    return { ...this.req, gates: hasGates(g) ? describeGates(g) : undefined, onlyNeededSentinel: !g.onlyNeeded ? undefined : g.rebootSentinelCommand !== undefined ? `--reboot-sentinel-command exits 0` : g.rebootSentinel };
   }
 
   /** The batches: groups of --max-unavailable, or with 'auto' the ones the topology allows (and why). */
@@ -544,11 +544,12 @@ export class DrainReboot {
           throw new RefusedError(`cannot tell whether ${node} needs a reboot (${errText(e)}); not touching it`, { hint: 'a gate that cannot be evaluated is closed; kubectl describe pod -n ' + g.namespace + ' shows why the sentinel pod did not run' });
         }
         if (!needed) {
-          r.info(`${node}: ${g.rebootSentinel} is not there: no reboot needed (--only-needed); not touching it`);
-          Object.assign(result, { result: 'not-needed', message: `${g.rebootSentinel} not found` });
+          const what = g.rebootSentinelCommand !== undefined ? 'the --reboot-sentinel-command exited non-zero' : `${g.rebootSentinel} not found`;
+          r.info(`${node}: ${what}: no reboot needed (--only-needed); not touching it`);
+          Object.assign(result, { result: 'not-needed', message: what });
           return false;
         }
-        r.info(`${node}: ${g.rebootSentinel} is there: it needs a reboot`);
+        r.info(`${node}: ${g.rebootSentinelCommand !== undefined ? 'the --reboot-sentinel-command exited 0' : `${g.rebootSentinel} is there`}: it needs a reboot`);
       }
       await j.done(key('gates'));
     }
