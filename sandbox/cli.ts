@@ -16,7 +16,9 @@ const USAGE = `usage:
   sandbox fault --dir DIR <latency|error|drop-watches|unreachable|clear|list|node-reboot|node-hang|node-resume|kill|freeze|thaw> [--cluster C]
                 [--ms N] [--seconds N] [--code 409|429|500] [--verbs get,list] [--resource pods/eviction] [--count N]
                 [--node NODE] [--namespace NS] [--pod POD] [--container C]
-  sandbox user  --dir DIR --name NAME [--group G]...`;
+  sandbox user  --dir DIR --name NAME [--group G]...
+  sandbox node-file --dir DIR --node NODE [--cluster C] [--path /var/run/reboot-required] [--content TEXT] [--remove]
+                (a file on the node's host filesystem, as unattended-upgrades writes /var/run/reboot-required)`;
 
 function alive(pid: number): boolean {
   try {
@@ -293,6 +295,37 @@ async function user(argv: string[]): Promise<void> {
   process.stdout.write(`user ${values.name} added; contexts: ${out.contexts.join(', ')}\n`);
 }
 
+/**
+ * Writes (or removes) a file on a simulated node's host filesystem: the directory hostPath volumes of pods on that
+ * node see (kubelet/volumes.ts). Debian's update-notifier / unattended-upgrades touch /var/run/reboot-required when an
+ * update needs a reboot, and Kured's --reboot-sentinel looks for that file; /run is a tmpfs, so a reboot clears it
+ * (the kubelet's reboot empties <node root>/run and /var/run).
+ */
+async function nodeFile(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { dir: { type: 'string' }, node: { type: 'string' }, cluster: { type: 'string' }, path: { type: 'string' }, content: { type: 'string' }, remove: { type: 'boolean' } },
+    strict: true,
+  });
+  const dir = requireDir(values.dir);
+  if (!values.node) throw new UsageError('--node is required');
+  const path = values.path ?? '/var/run/reboot-required';
+  if (!path.startsWith('/') || path.split('/').includes('..')) throw new UsageError(`--path must be an absolute path without "..", not "${path}"`);
+  const cfg = parseYaml(readFileSync(join(dir, 'kubeconfig'), 'utf8')) as { 'current-context': string };
+  const cluster = values.cluster ?? cfg['current-context'];
+  const nodeDir = join(dir, cluster, 'nodes', values.node);
+  if (!existsSync(nodeDir)) throw new UsageError(`no node "${values.node}" in cluster "${cluster}" of ${dir}`);
+  const file = join(nodeDir, 'root', path);
+  if (values.remove) {
+    rmSync(file, { force: true });
+    process.stdout.write(`removed ${path} on ${values.node}\n`);
+    return;
+  }
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(file, values.content ?? '*** System restart required ***\n');
+  process.stdout.write(`wrote ${path} on ${values.node}\n`);
+}
+
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
   switch (cmd) {
@@ -304,6 +337,8 @@ async function main(): Promise<void> {
       return fault(rest);
     case 'user':
       return user(rest);
+    case 'node-file':
+      return nodeFile(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -3,7 +3,7 @@
 // node faults (ctx.nodeOps: reboot, hang, resume, container kill, pod freeze / thaw).
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterContext, ExecStdio, NodeOps, PodRuntime } from '../core/context.js';
@@ -88,7 +88,13 @@ class Kubelet {
     return `${this.ctx.podNetPrefix}.255.${this.index + 1}`;
   }
 
+  /** The node's host filesystem: what hostPath volumes of its pods mount (kubelet/volumes.ts). */
+  get rootDir(): string {
+    return join(this.host.clusterDir, 'nodes', this.node, 'root');
+  }
+
   start(): void {
+    mkdirSync(join(this.rootDir, 'var', 'run'), { recursive: true });
     this.register();
     this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
     this.unwatch = this.ctx.store.watch('pods', undefined, undefined, (e) => {
@@ -278,6 +284,12 @@ class Kubelet {
       );
     }
     await new Promise((r) => setTimeout(r, REBOOT_DOWN_MS));
+    // /run (and /var/run, its symlink on Debian and most distributions) is a tmpfs: a reboot empties it, which is how
+    // /var/run/reboot-required (Kured's sentinel) goes away once the node rebooted
+    for (const d of ['run', join('var', 'run')]) {
+      rmSync(join(this.rootDir, d), { recursive: true, force: true });
+      mkdirSync(join(this.rootDir, d), { recursive: true });
+    }
     this.bootID = randomUUID();
     this.rebooting = false;
     this.beat(true);

@@ -152,6 +152,7 @@ export class ContainerRunner {
       args,
       mounts: this.mounts,
       rootfs: w.rootfs,
+      nodeRoot: join(w.host.clusterDir, 'nodes', w.host.node, 'root'),
       runDir,
       restart,
       rewriteHostnames: !w.host.clusterDns,

@@ -46,6 +46,12 @@ const PRESETS: Record<string, Preset> = {
     workloads: [{ kind: 'ot-cluster', name: 'orders' }, { kind: 'rf', name: 'sessions' }, { kind: 'bitnami-cluster', name: 'cache' }],
   },
   'ot-cluster': { namespace: 'redis', operators: { ot: OT_IMAGE }, workloads: [{ kind: 'ot-cluster', name: 'orders' }] },
+  // two Redis Clusters and a Sentinel set, for drain-reboot --max-unavailable auto on 6 nodes (issue 22)
+  'two-clusters-sentinel': {
+    namespace: 'redis',
+    operators: { ot: OT_IMAGE, spotahome: SPOTAHOME_IMAGE },
+    workloads: [{ kind: 'ot-cluster', name: 'orders' }, { kind: 'ot-cluster', name: 'carts' }, { kind: 'rf', name: 'sessions' }],
+  },
   'ot-old': { namespace: 'redis', operators: { ot: OT_OLD_IMAGE }, workloads: [{ kind: 'ot-cluster', name: 'orders' }] },
   'ot-replication': { namespace: 'redis', operators: { ot: OT_IMAGE }, workloads: [{ kind: 'ot-replication', name: 'queue', sentinel: 'queue-sentinel' }, { kind: 'ot-standalone', name: 'scratch' }] },
   spotahome: { namespace: 'redis', operators: { spotahome: SPOTAHOME_IMAGE }, workloads: [{ kind: 'rf', name: 'sessions' }] },

@@ -266,9 +266,9 @@ describe('faults during commands (issue 13)', { timeout: 900_000 }, () => {
     const bootBefore = (await node(name)).bootID;
     await fault(['error', '--code', '429', '--resource', 'pods/eviction', '--count', '3']);
     const c = spawnCli(['drain-reboot', name, ...COMMON]);
-    await untilStderr(c, /step 4\/8/);
+    await untilStderr(c, /step \d+\/\d+: east-node-1: evict the pods of/);
     await fault(['drop-watches']);
-    await untilStderr(c, /step 6\/8/);
+    await untilStderr(c, /step \d+\/\d+: east-node-1: reboot east-node-1/);
     await fault(['drop-watches']);
     const r = await c.result;
     assert.equal(r.code, 0, show(r));
@@ -283,7 +283,7 @@ describe('faults during commands (issue 13)', { timeout: 900_000 }, () => {
     const name = 'east-node-2';
     const bootBefore = (await node(name)).bootID;
     const c = spawnCli(['drain-reboot', name, ...COMMON]);
-    await untilStderr(c, /step 3\/8/);
+    await untilStderr(c, /step \d+\/\d+: east-node-2: move every Redis master off/);
     await fault(['unreachable', '--seconds', '6']);
     const r = await c.result;
     await fault(['clear']);
@@ -306,9 +306,9 @@ describe('faults during commands (issue 13)', { timeout: 900_000 }, () => {
     const bootBefore = (await node(name)).bootID;
     let cut: Promise<number> | undefined;
     const c = spawnCli(['drain-reboot', name, ...COMMON], (all) => {
-      if (!cut && /step 4\/8/.test(all)) cut = injectNow({ kind: 'unreachable', seconds: 40 });
+      if (!cut && /step \d+\/\d+: east-node-1: evict the pods of/.test(all)) cut = injectNow({ kind: 'unreachable', seconds: 40 });
     });
-    await untilStderr(c, /step 4\/8/);
+    await untilStderr(c, /step \d+\/\d+: east-node-1: evict the pods of/);
     assert.equal(await cut, 200);
     const r = await c.result;
     await fault(['clear']);

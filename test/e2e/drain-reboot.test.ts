@@ -171,7 +171,7 @@ describe('drain-reboot on the demo sandbox', { timeout: 900_000 }, () => {
     const r = await sb.cli(['drain-reboot', '--resume', ...COMMON, '--delay', '1s', '--yes'], { timeoutMs: 400_000 });
     assertExit(r, 0);
     assert.match(r.stderr, /resuming drain-reboot dr-\w+ from its journal/);
-    assert.doesNotMatch(r.stderr, /step \d+\/8: east-node-1: evict the pods/, 'the drain is not done again');
+    assert.doesNotMatch(r.stderr, /step \d+\/\d+: east-node-1: evict the pods/, 'the drain is not done again');
     const now = await node(target);
     assert.notEqual(now.status.nodeInfo.bootID, bootBefore, 'rebooted by the resumed run');
     assert.equal(now.spec?.unschedulable ?? false, false);

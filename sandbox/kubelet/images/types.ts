@@ -16,6 +16,8 @@ export interface ImageInput {
   mounts: Mount[];
   /** Per-pod directory standing in for the container's root filesystem (paths no volume holds). */
   rootfs: string;
+  /** The node's host filesystem (what hostPath volumes mount, and what `nsenter -t 1 -m` enters). */
+  nodeRoot?: string;
   /** Per-container host directory for generated files (configs, 0600). */
   runDir: string;
   /** true when this start follows an earlier one of the same container in the same pod sandbox. */

@@ -20,6 +20,14 @@ export const PODS = RES.pods;
 export interface HelperOptions {
   ignoreDaemonSets: boolean;
   deleteEmptyDirData: boolean;
+  /** kubectl drain --force: evict pods that declare no controller */
+  force?: boolean;
+  /** kubectl drain --pod-selector: only the node's pods matching it are drained (listed with it, as pkg/drain does) */
+  podSelector?: string;
+  /** kubectl drain --skip-wait-for-delete-timeout: pods deleted longer ago than this are neither evicted nor waited for */
+  skipWaitForDeleteTimeoutSeconds?: number;
+  /** kubectl drain --disable-eviction: DELETE the pods instead of evicting them (PodDisruptionBudgets are bypassed) */
+  disableEviction?: boolean;
   /** --grace-period; undefined = each pod's own terminationGracePeriodSeconds */
   gracePeriodSeconds?: number;
   /** How long evictions may be refused (429) before giving up, and how long the pods may take to go. */
@@ -54,14 +62,18 @@ export class DrainHelper {
   }
 
   /** Every pod bound to the node, in every namespace (what kubectl drain looks at). */
-  podsOnNode(node: string): Promise<KubeObject[]> {
-    return this.kube.list(PODS, undefined, { fieldSelector: `spec.nodeName=${node}` });
+  podsOnNode(node: string, labelSelector?: string): Promise<KubeObject[]> {
+    return this.kube.list(PODS, undefined, { fieldSelector: `spec.nodeName=${node}`, labelSelector });
   }
 
   /** kubectl drain's filters over the node's pods. */
   async selection(node: string, nowMs = Date.now()): Promise<DrainSelection> {
-    const pods = await this.podsOnNode(node);
-    return selectPodsToEvict(pods, { ignoreDaemonSets: this.opts.ignoreDaemonSets, deleteEmptyDirData: this.opts.deleteEmptyDirData, force: false, skipWaitForDeleteTimeoutSeconds: 0 }, nowMs);
+    // k8s.io/kubectl pkg/drain GetPodsForDeletion lists the node's pods with LabelSelector: PodSelector
+    const pods = await this.podsOnNode(node, this.opts.podSelector || undefined);
+    return selectPodsToEvict(pods, {
+      ignoreDaemonSets: this.opts.ignoreDaemonSets, deleteEmptyDirData: this.opts.deleteEmptyDirData,
+      force: this.opts.force === true, skipWaitForDeleteTimeoutSeconds: this.opts.skipWaitForDeleteTimeoutSeconds ?? 0,
+    }, nowMs);
   }
 
   private patchNode(name: string, patch: Record<string, unknown>): Promise<KubeObject> {
@@ -130,6 +142,12 @@ export class DrainHelper {
     const blockedBy = new Map<string, string>();
     const results = await mapPool(pods, 32, async (p) => {
       const ns = p.metadata.namespace ?? 'default';
+      if (this.opts.disableEviction) {
+        // kubectl drain --disable-eviction: "Force drain to use delete, even if eviction is supported. This will bypass
+        // checking PodDisruptionBudgets" (k8s.io/kubectl pkg/cmd/drain/drain.go, pkg/drain deletePod)
+        if (await deleteObject(this.kube, PODS, ns, p.metadata.name, { gracePeriodSeconds: this.opts.gracePeriodSeconds })) this.opts.log(`deleted pod ${podKey(p)}`);
+        return podKey(p);
+      }
       const r = await evictPod(this.kube, ns, p.metadata.name, {
         timeoutMs: this.opts.timeoutMs,
         retryIntervalMs: this.opts.evictRetryMs ?? 5000,
@@ -152,9 +170,12 @@ export class DrainHelper {
     await waitFor(
       `${left.size} evicted pod${left.size === 1 ? '' : 's'} to be gone`,
       async () => {
+        const skipAfter = this.opts.skipWaitForDeleteTimeoutSeconds ?? 0;
         for (const [key, p] of left) {
           const now = await this.kube.get(PODS, p.metadata.namespace, p.metadata.name);
           if (!now || now.metadata.uid !== p.metadata.uid) left.delete(key);
+          // pkg/drain waitForDelete: a pod deleted longer ago than --skip-wait-for-delete-timeout is not waited for
+          else if (skipAfter > 0 && now.metadata.deletionTimestamp && (Date.now() - new Date(now.metadata.deletionTimestamp).getTime()) / 1000 > skipAfter) left.delete(key);
         }
         return left.size === 0 ? true : notYet(`still there: ${[...left.keys()].join(', ')}`);
       },

@@ -11,30 +11,44 @@ export type RebootMethod = 'pod' | 'command' | 'none';
 export const REBOOT_METHODS: readonly RebootMethod[] = ['pod', 'command', 'none'];
 
 /** The steps of one node, in order. Their ids are what the journal and the node mark record. */
-export const NODE_STEPS = ['precheck', 'cordon', 'move-masters', 'drain', 'delay', 'reboot', 'uncordon', 'redis-healthy'] as const;
+export const NODE_STEPS = ['gates', 'precheck', 'cordon', 'move-masters', 'drain', 'delay', 'recheck-gates', 'reboot', 'uncordon', 'redis-healthy'] as const;
 export type NodeStep = (typeof NODE_STEPS)[number];
 
 export interface StepOptions {
   rebootMethod: RebootMethod;
   rebootCommand?: string;
   delayMs: number;
+  /** --no-reboot: drain and leave the node cordoned (no delay, no reboot); `uncordon` gives it back at the end */
+  noReboot?: boolean;
+  uncordon?: boolean;
+  /** Kured's gates in one line (gates.ts describeGates), and --only-needed's sentinel */
+  gates?: string;
+  onlyNeededSentinel?: string;
 }
 
 /** One line per step, as the progress and the --dry-run plan say it. */
 export function stepTitle(node: string, step: NodeStep, opts: StepOptions, formatMs: (ms: number) => string): string {
   switch (step) {
+    case 'gates': return `wait until the gates are open before touching ${node}: ${opts.gates ?? 'no gates given'}${opts.onlyNeededSentinel ? `; then skip ${node} unless ${opts.onlyNeededSentinel} exists on it (--only-needed)` : ''}`;
+    case 'recheck-gates':
+      if (opts.noReboot) return `(--no-reboot: ${node} is not rebooted, no gates to check again)`;
+      return `check the gates again right before rebooting ${node} (${opts.gates ?? 'no gates given'})`;
     case 'precheck': return `check that every Redis with pods on ${node} is healthy`;
     case 'cordon': return `cordon ${node} and mark it as ours`;
     case 'move-masters': return `move every Redis master off ${node}`;
     case 'drain': return `evict the pods of ${node}`;
-    case 'delay': return `wait ${formatMs(opts.delayMs)}, then check ${node} is still cordoned by us`;
+    case 'delay': if (opts.noReboot) return `(--no-reboot: no delay for ${node})`;
+      return `wait ${formatMs(opts.delayMs)}, then check ${node} is still cordoned by us`;
     case 'reboot':
+      if (opts.noReboot) return `(--no-reboot: ${node} is not rebooted)`;
       return opts.rebootMethod === 'pod'
         ? `reboot ${node} (privileged pod running nsenter ... reboot) and wait for a new boot ID and Ready`
         : opts.rebootMethod === 'command'
           ? `reboot ${node} with the --reboot-command and wait for a new boot ID and Ready`
           : `wait for ${node} to be rebooted from outside (new boot ID) and Ready`;
-    case 'uncordon': return `uncordon ${node} (unless it was cordoned before we came) and remove our mark`;
+    case 'uncordon':
+      if (opts.noReboot && !opts.uncordon) return `remove our mark and leave ${node} cordoned (--no-reboot without --uncordon)`;
+      return `uncordon ${node} (unless it was cordoned before we came) and remove our mark`;
     case 'redis-healthy': return `wait until every Redis that had pods on ${node} is healthy and its replicas are in sync`;
   }
 }

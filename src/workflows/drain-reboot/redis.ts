@@ -70,6 +70,12 @@ export class RedisGuard {
   }
 
   /** Every Redis target in scope, observed; those with a pod (Redis or sentinel) on `node` come back. */
+  /** Every Redis target, observed (--max-unavailable auto plans from all of them). */
+  async observeAll(): Promise<TargetOnNode[]> {
+    const targets = await discoverAll(this.kube, this.opts.namespace);
+    return Promise.all(targets.map(async (target) => ({ target, observed: await this.observe(target) })));
+  }
+
   async targetsOnNode(node: string): Promise<TargetOnNode[]> {
     const targets = await discoverAll(this.kube, this.opts.namespace);
     const seen = await Promise.all(targets.map(async (target) => ({ target, observed: await this.observe(target) })));

@@ -17,8 +17,14 @@ import { localIdentity } from '../../util/identity.js';
 import { describeDrainErrors } from './filters.js';
 import { bootId, DrainHelper, drainFailed, isCordoned } from './helper.js';
 import { readNodeMark, type NodeMark } from './node.js';
-import { batches, describeMove, healthProblems, masterMoves, NODE_STEPS, resolveNodes, stepKey, stepTitle, whyNodeNotStartable, type NodeStep, type RebootMethod } from './plan.js';
+import { batches, describeMove, healthProblems, masterMoves, NODE_STEPS, resolveNodes, stepKey, stepTitle, whyNodeNotStartable, type NodeStep, type RebootMethod, type StepOptions } from './plan.js';
 import { RedisGuard } from './redis.js';
+import { describeGates, Gates, hasGates, type GateOptions } from './gates.js';
+import { nextOpening } from './window.js';
+import { autoBatches, disruptionGroups, type AutoBatches } from './batches.js';
+import { lastRebootPatch, postNotification, type NotifyEvent } from './notify.js';
+import { patchObject } from '../../kube/patch.js';
+import { NODES } from './helper.js';
 import { diagnose } from '../../reconcile/diagnose.js';
 import type { ConnectOverrides } from '../../reconcile/session.js';
 
@@ -31,7 +37,8 @@ export const JOURNAL_NAME = 'kubectl-redis-drain-reboot';
 export interface DrainRebootRequest {
   nodes: string[];
   selector?: string;
-  maxUnavailable: number;
+  /** nodes at once, or 'auto': the largest sets the topology allows (batches.ts) */
+  maxUnavailable: number | 'auto';
   rebootMethod: RebootMethod;
   rebootCommand?: string;
   rebootImage?: string;
@@ -40,6 +47,23 @@ export interface DrainRebootRequest {
   gracePeriodSeconds?: number;
   ignoreDaemonSets: boolean;
   deleteEmptyDirData: boolean;
+  /** kubectl drain's --force, --pod-selector, --skip-wait-for-delete-timeout, --disable-eviction */
+  force?: boolean;
+  podSelector?: string;
+  skipWaitForDeleteTimeoutSeconds?: number;
+  disableEviction?: boolean;
+  /** --no-reboot: move masters, drain, and leave the node cordoned; --uncordon: give it back at the end */
+  noReboot?: boolean;
+  uncordon?: boolean;
+  /** Kured's gates (gates.ts); undefined = none */
+  gates?: GateOptions;
+  /** how often a closed gate is evaluated again (Kured's --period) */
+  gateIntervalMs?: number;
+  /** Kured's --pre-reboot-node-labels (before cordoning) / --post-reboot-node-labels (after uncordoning) */
+  preRebootLabels?: Record<string, string>;
+  postRebootLabels?: Record<string, string>;
+  /** a webhook receiving a JSON message per node step: start, rebooted, done, stopped */
+  notifyUrl?: string;
   dryRun: boolean;
   resume: boolean;
   abort: boolean;
@@ -52,7 +76,7 @@ export interface DrainRebootRequest {
 
 export interface NodeResult {
   node: string;
-  result: 'rebooted' | 'not-rebooted' | 'failed' | 'aborted' | 'interrupted';
+  result: 'rebooted' | 'drained' | 'not-needed' | 'not-rebooted' | 'failed' | 'aborted' | 'interrupted';
   bootIdBefore?: string;
   bootIdAfter?: string;
   mastersMoved: string[];
@@ -78,6 +102,8 @@ export type Outcome =
   | { kind: 'plan'; rows: PlanRow[] }
   | { kind: 'run'; results: NodeResult[]; operationId: string; error?: KubectlRedisError }
   | { kind: 'cancelled' };
+
+const NO_GATES: GateOptions = { blockingPodSelectors: [], windowAction: 'wait', onlyNeeded: false, rebootSentinel: '/var/run/reboot-required', namespace: SYSTEM_NAMESPACE };
 
 const newOperationId = () => `dr-${randomBytes(4).toString('hex')}`;
 
@@ -158,6 +184,7 @@ interface NodeRun {
 export class DrainReboot {
   private readonly helper: DrainHelper;
   private readonly guard: RedisGuard;
+  private readonly gates: Gates;
   private readonly now: () => Date;
   private readonly holder = localIdentity();
   private journal?: SerialJournal;
@@ -171,13 +198,94 @@ export class DrainReboot {
     this.now = deps.now ?? (() => new Date());
     this.helper = new DrainHelper(deps.kube, {
       ignoreDaemonSets: req.ignoreDaemonSets, deleteEmptyDirData: req.deleteEmptyDirData, gracePeriodSeconds: req.gracePeriodSeconds,
+      force: req.force, podSelector: req.podSelector, skipWaitForDeleteTimeoutSeconds: req.skipWaitForDeleteTimeoutSeconds, disableEviction: req.disableEviction,
       timeoutMs: req.timeoutMs, evictRetryMs: deps.evictRetryMs, pollMs: deps.pollMs, signal: deps.signal, log: (m) => r.info(m),
     });
+    this.gates = new Gates(deps.kube, req.gates ?? NO_GATES, deps.signal);
     this.guard = new RedisGuard(deps.kube, { direct: req.direct, connect: req.connect, namespace: req.namespace, pollMs: deps.pollMs, signal: deps.signal, log: (m) => r.info(m), warn: (m) => r.warn(m) });
   }
 
   private get kube(): KubeClient {
     return this.deps.kube;
+  }
+
+  private get stepOpts(): StepOptions {
+    const g = this.gates.opts;
+    return { ...this.req, gates: hasGates(g) ? describeGates(g) : undefined, onlyNeededSentinel: !g.onlyNeeded ? undefined : g.rebootSentinelCommand !== undefined ? `--reboot-sentinel-command exits 0` : g.rebootSentinel };
+  }
+
+  /** The batches: groups of --max-unavailable, or with 'auto' the ones the topology allows (and why). */
+  private async nodeBatches(nodes: string[]): Promise<AutoBatches> {
+    if (this.req.maxUnavailable !== 'auto') return { batches: batches(nodes, this.req.maxUnavailable), reasons: [], warnings: [] };
+    const all = await this.guard.observeAll();
+    return autoBatches(nodes, all.flatMap((t) => disruptionGroups(t.observed)));
+  }
+
+  /** The batches of a run, one after another; with 'auto' planned again from a fresh observation before each. */
+  private async *batchesOf(nodes: string[]): AsyncGenerator<string[]> {
+    if (this.req.maxUnavailable !== 'auto') {
+      yield* batches(nodes, this.req.maxUnavailable);
+      return;
+    }
+    const r = this.deps.reporter;
+    const left = [...nodes];
+    for (let n = 1; left.length > 0; n++) {
+      const planned = await this.nodeBatches(left);
+      const batch = planned.batches[0];
+      r.info(`--max-unavailable auto: batch ${n}: ${batch.join(', ')} (${left.length} node${left.length === 1 ? '' : 's'} left, planned as ${planned.batches.map((b) => `[${b.join(', ')}]`).join(' ')})`);
+      for (const why of planned.reasons) if (batch.includes(why.split(':')[0]) || planned.batches[1]?.includes(why.split(':')[0])) r.info(`  ${why}`);
+      for (const w of planned.warnings) if (batch.some((b) => w.startsWith(`${b} `))) r.warn(w);
+      for (const x of batch) left.splice(left.indexOf(x), 1);
+      yield batch;
+    }
+  }
+
+  private get atATime(): string {
+    return this.req.maxUnavailable === 'auto' ? 'in batches the topology allows' : `${this.req.maxUnavailable} at a time`;
+  }
+
+  /** --notify-url: one JSON message; a failure is a warning, never a reason to stop. */
+  private async notify(event: NotifyEvent, node: string, extra: { result?: string; message?: string; bootIdBefore?: string; bootIdAfter?: string } = {}): Promise<void> {
+    if (!this.req.notifyUrl) return;
+    const err = await postNotification(this.req.notifyUrl, { event, node, operationId: this.operationId, time: this.now().toISOString(), ...extra });
+    if (err) this.deps.reporter.warn(err);
+  }
+
+  private async labelNode(node: string, labels: Record<string, string> | undefined): Promise<void> {
+    if (!labels || Object.keys(labels).length === 0) return;
+    await patchObject(this.kube, NODES, undefined, node, { metadata: { labels } }, { kind: 'merge', idempotent: true });
+    this.deps.reporter.info(`${node}: labelled ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  }
+
+  /**
+   * Waits until every gate is open (the 'gates' and 'recheck-gates' steps). Outside the window with --window-action
+   * stop, or still blocked (by anything but the window) after --timeout: RefusedError, to be resumed later.
+   */
+  private async passGates(node: string): Promise<void> {
+    const r = this.deps.reporter;
+    const g = this.gates.opts;
+    if (!hasGates(g)) return;
+    const deadline = Date.now() + this.req.timeoutMs;
+    let last = '';
+    for (;;) {
+      this.check();
+      const nowMs = this.now().getTime();
+      const st = await this.gates.evaluate(nowMs);
+      if (st.closed.length === 0) return;
+      const why = st.closed.join('; ');
+      if (st.outsideWindow && g.windowAction === 'stop') {
+        throw new RefusedError(`${node}: ${why}, so drain-reboot stops here (--window-action stop)`, { hint: 'run the same command again inside the window: it resumes where it stopped' });
+      }
+      if (!st.onlyWindow && Date.now() >= deadline) {
+        throw new RefusedError(`${node} was held for ${formatDuration(this.req.timeoutMs)} by closed gates: ${why}`, { hint: 'a gate that cannot be evaluated is closed; run the same command again when the gates are open: it resumes where it stopped' });
+      }
+      if (why !== last) {
+        const opens = st.outsideWindow && g.window ? nextOpening(g.window, nowMs) : undefined;
+        r.info(`${node}: waiting: ${why}${opens !== undefined && opens !== nowMs ? ` (it opens at ${new Date(opens).toISOString()})` : ''}`);
+        last = why;
+      }
+      await abortableSleep(this.req.gateIntervalMs ?? 30_000, this.deps.signal);
+    }
   }
 
   private async resolve(): Promise<string[]> {
@@ -212,14 +320,20 @@ export class DrainReboot {
     }
     const nodes = this.req.resume && live ? ((live.doc.facts.nodes as string[] | undefined) ?? []) : await this.resolve();
     const fmt = (ms: number) => formatDuration(ms);
-    for (const [bi, batch] of batches(nodes, this.req.maxUnavailable).entries()) {
+    const planned = await this.nodeBatches(nodes);
+    if (this.req.maxUnavailable === 'auto') {
+      rows.push({ node: '-', step: 'batches', action: `--max-unavailable auto: ${planned.batches.length} batch${planned.batches.length === 1 ? '' : 'es'} for ${nodes.length} node${nodes.length === 1 ? '' : 's'}: ${planned.batches.map((b, i) => `${i + 1}: ${b.join(', ')}`).join('; ')}` });
+      for (const why of planned.reasons) rows.push({ node: '-', step: 'batches', action: `  ${why}` });
+      for (const w of planned.warnings) rows.push({ node: '-', step: 'batches', action: `  WARNING: ${w}` });
+    }
+    for (const [bi, batch] of planned.batches.entries()) {
       for (const node of batch) {
         const n = await this.helper.getNode(node);
         const why = whyNodeNotStartable(n, node);
         const prefix = batch.length > 1 ? `(batch ${bi + 1}) ` : '';
         const moves: PlanRow[] = [];
         for (const step of NODE_STEPS) {
-          let action = prefix + stepTitle(node, step, this.req, fmt);
+          let action = prefix + stepTitle(node, step, this.stepOpts, fmt);
           if (step === 'precheck') {
             if (why) action += `: WOULD REFUSE: ${why}`;
             else {
@@ -229,6 +343,10 @@ export class DrainReboot {
               if (problems.length > 0) action += `; WOULD REFUSE: ${problems.join('; ')}`;
               for (const t of on) for (const m of masterMoves(t.observed, node)) moves.push({ node, step: 'move-masters', action: `  ${describeMove(m, t.target.ref)}` });
             }
+          }
+          if (step === 'gates' && hasGates(this.gates.opts)) {
+            const st = await this.gates.evaluate(this.now().getTime());
+            action += st.closed.length ? `; NOW CLOSED: ${st.closed.join('; ')}` : '; now open';
           }
           if (step === 'cordon' && n && isCordoned(n)) action += ' (already cordoned by someone: it stays cordoned afterwards)';
           if (step === 'drain') {
@@ -256,9 +374,15 @@ export class DrainReboot {
     }
     const nodes = live && (this.req.resume || this.req.abort) ? ((live.facts.nodes as string[] | undefined) ?? []) : await this.resolve();
     this.operationId = live?.id ?? newOperationId();
+    if (!this.req.abort) {
+      const unusable = await this.gates.validate();
+      if (unusable) throw new RefusedError(`${unusable}; a gate that cannot be evaluated is closed, so nothing was started`, { hint: 'check --prometheus-url (kubectl port-forward to it works too)' });
+    }
     const question = this.req.abort
       ? `Abort drain-reboot ${this.operationId}: uncordon the nodes it cordoned (${nodes.join(', ')}) and release its lock?`
-      : `Drain and reboot ${nodes.length === 1 ? 'node' : 'nodes'} ${nodes.join(', ')} (${this.req.maxUnavailable} at a time, reboot method ${this.req.rebootMethod})?`;
+      : this.req.noReboot
+        ? `Drain ${nodes.length === 1 ? 'node' : 'nodes'} ${nodes.join(', ')} without rebooting (${this.atATime}; ${this.req.uncordon ? 'uncordoned at the end' : 'left cordoned'})?`
+        : `Drain and reboot ${nodes.length === 1 ? 'node' : 'nodes'} ${nodes.join(', ')} (${this.atATime}, reboot method ${this.req.rebootMethod})?`;
     if (!(await this.deps.confirm(question))) return { kind: 'cancelled' };
 
     const holder = `kubectl-redis:${this.holder}/${process.pid} op=${this.operationId}`;
@@ -292,16 +416,19 @@ export class DrainReboot {
     const journal = this.journal!;
     const results: NodeResult[] = [];
     const total = nodes.length * NODE_STEPS.length;
-    for (const batch of batches(nodes, this.req.maxUnavailable)) {
+    for await (const batch of this.batchesOf(nodes)) {
       const runs: NodeRun[] = batch.map((node) => ({
         node, batch, base: nodes.indexOf(node) * NODE_STEPS.length, total, started: Date.now(),
         result: { node, result: 'rebooted', mastersMoved: [], podsEvicted: 0, durationMs: 0 },
       }));
       let error: KubectlRedisError | undefined;
+      const stopped: Promise<void>[] = [];
       const failed = (run: NodeRun, e: unknown) => {
         const err = e instanceof KubectlRedisError ? e : new KubectlRedisError(errText(e), { cause: e });
         const interrupted = this.deps.signal.aborted;
-        results.push({ ...run.result, result: interrupted ? 'interrupted' : err instanceof RefusedError ? 'not-rebooted' : 'failed', durationMs: Date.now() - run.started, message: err.message });
+        const result = interrupted ? 'interrupted' : err instanceof RefusedError ? 'not-rebooted' : 'failed';
+        results.push({ ...run.result, result, durationMs: Date.now() - run.started, message: err.message });
+        stopped.push(this.notify('stopped', run.node, { result, message: err.message, bootIdBefore: run.result.bootIdBefore }));
         error ??= err;
       };
       // every node of the batch is checked and cordoned before any pod moves, so nothing moves onto a batch peer
@@ -321,6 +448,7 @@ export class DrainReboot {
       }
       const settled = await Promise.allSettled(prepared.map((run) => this.rest(run)));
       settled.forEach((x, i) => (x.status === 'fulfilled' ? results.push(x.value) : failed(prepared[i], x.reason)));
+      await Promise.all(stopped);
       if (error) {
         const interrupted = this.deps.signal.aborted;
         await journal.fail(interrupted ? `interrupted: ${error.message}` : error.message).catch(() => undefined);
@@ -381,7 +509,7 @@ export class DrainReboot {
   }
 
   private begin(run: NodeRun, s: NodeStep, note = ''): void {
-    this.deps.reporter.step(run.base + NODE_STEPS.indexOf(s) + 1, run.total, `${run.node}: ${stepTitle(run.node, s, this.req, formatDuration)}${note}`);
+    this.deps.reporter.step(run.base + NODE_STEPS.indexOf(s) + 1, run.total, `${run.node}: ${stepTitle(run.node, s, this.stepOpts, formatDuration)}${note}`);
   }
 
   private check(): void {
@@ -403,6 +531,29 @@ export class DrainReboot {
       r.info(`${node}: already done by this drain-reboot`);
       Object.assign(result, { bootIdBefore: j.fact(`${node}:bootIdBefore`), bootIdAfter: j.fact(`${node}:bootIdAfter`), message: 'done earlier' });
       return false;
+    }
+
+    // Kured's gates, then --only-needed: nothing is touched while one is closed
+    if (!j.isDone(key('cordon'))) {
+      begin('gates');
+      await this.passGates(node);
+      const g = this.gates.opts;
+      if (g.onlyNeeded) {
+        let needed: boolean;
+        try {
+          needed = await this.gates.rebootNeeded(node, Math.min(this.req.timeoutMs, 120_000));
+        } catch (e) {
+          throw new RefusedError(`cannot tell whether ${node} needs a reboot (${errText(e)}); not touching it`, { hint: 'a gate that cannot be evaluated is closed; kubectl describe pod -n ' + g.namespace + ' shows why the sentinel pod did not run' });
+        }
+        if (!needed) {
+          const what = g.rebootSentinelCommand !== undefined ? 'the --reboot-sentinel-command exited non-zero' : `${g.rebootSentinel} not found`;
+          r.info(`${node}: ${what}: no reboot needed (--only-needed); not touching it`);
+          Object.assign(result, { result: 'not-needed', message: what });
+          return false;
+        }
+        r.info(`${node}: ${g.rebootSentinelCommand !== undefined ? 'the --reboot-sentinel-command exited 0' : `${g.rebootSentinel} is there`}: it needs a reboot`);
+      }
+      await j.done(key('gates'));
     }
 
     // precheck: nothing changes until it passes
@@ -436,6 +587,8 @@ export class DrainReboot {
     if (!j.isDone(key('cordon'))) {
       check();
       begin('cordon', cordonedBefore ? ' (it was already cordoned: we will leave it cordoned)' : '');
+      await this.notify('start', node, { bootIdBefore: result.bootIdBefore });
+      await this.labelNode(node, this.req.preRebootLabels);
       await this.helper.cordon(node, this.mark(node, 'cordon'));
       this.event(node, 'DrainRebootStarted', `kubectl-redis drain-reboot ${this.operationId} by ${this.holder} cordoned the node`);
       await j.done(key('cordon'));
@@ -484,6 +637,7 @@ export class DrainReboot {
         const sel = await this.helper.selection(node);
         if (sel.errors.size > 0) throw new RefusedError(describeDrainErrors(node, sel.errors));
         for (const [msg, pods] of sel.warnings) r.warn(`${msg}: ${pods.join(', ')}`);
+        if (this.req.disableEviction && sel.evict.length > 0) r.warn(`--disable-eviction: deleting ${sel.evict.length} pod${sel.evict.length === 1 ? '' : 's'} of ${node} instead of evicting them; PodDisruptionBudgets are not checked`);
         const { evicted } = await this.helper.evictAndWait(sel.evict);
         result.podsEvicted = evicted.length;
         await j.done(key('drain'), `${evicted.length} pods`);
@@ -499,12 +653,32 @@ export class DrainReboot {
     }
 
     // the delay, then the seed-004 re-check (inside claimForReboot)
+    if (this.req.noReboot) {
+      for (const s of ['delay', 'recheck-gates', 'reboot'] as const) if (!j.isDone(key(s))) await j.done(key(s), 'skipped (--no-reboot)');
+      result.result = 'drained';
+    }
     if (!j.isDone(key('delay'))) {
       check();
       begin('delay');
       await this.helper.updateMark(node, this.mark(node, 'delay'));
       await abortableSleep(this.req.delayMs, this.deps.signal);
       await j.done(key('delay'));
+    }
+
+    // the gates again, right before the reboot (they were open before the drain; the drain took a while)
+    if (!j.isDone(key('reboot')) && !j.wasStarted(key('reboot'))) {
+      check();
+      begin('recheck-gates');
+      try {
+        await this.passGates(node);
+      } catch (e) {
+        if (this.deps.signal.aborted || !(e instanceof RefusedError)) throw e;
+        const released = await this.helper.release(node, cordonedBefore).then(() => true, () => false);
+        if (released) await this.forgetNode(node);
+        this.event(node, 'RebootSkipped', e.message, 'Warning');
+        throw new RefusedError(`${e.message}; "${node}" was ${released ? (cordonedBefore ? 'released' : 'uncordoned again') : 'left cordoned'} and not rebooted`, { hint: e.hint });
+      }
+      await j.done(key('recheck-gates'));
     }
 
     if (!j.isDone(key('reboot'))) {
@@ -544,15 +718,20 @@ export class DrainReboot {
       r.info(`${node} is back: boot ID ${before ?? '?'} -> ${result.bootIdAfter ?? '?'}`);
       if (this.req.rebootMethod === 'pod') await this.helper.deletePod(SYSTEM_NAMESPACE, `kubectl-redis-reboot-${node}`.slice(0, 63).replace(/-+$/, '')).catch(() => undefined);
       await j.setFact(`${node}:bootIdAfter`, result.bootIdAfter);
+      await patchObject(this.kube, NODES, undefined, node, lastRebootPatch(this.now().toISOString(), this.operationId, result.bootIdAfter), { kind: 'merge', idempotent: true });
       await j.done(key('reboot'), `boot ID ${result.bootIdAfter}`);
+      await this.notify('rebooted', node, { bootIdBefore: before, bootIdAfter: result.bootIdAfter });
     }
     result.bootIdAfter ??= j.fact<string>(`${node}:bootIdAfter`);
 
     if (!j.isDone(key('uncordon'))) {
       begin('uncordon');
-      await this.helper.release(node, cordonedBefore);
-      if (cordonedBefore) r.warn(`${node} stays cordoned: it was cordoned before drain-reboot started (uncordon it yourself when ready)`);
-      this.event(node, 'DrainRebootUncordoned', `kubectl-redis drain-reboot ${this.operationId} rebooted the node${cordonedBefore ? '; left cordoned as found' : ' and uncordoned it'}`);
+      const keepCordoned = this.req.noReboot === true && !this.req.uncordon;
+      await this.helper.release(node, cordonedBefore || keepCordoned);
+      await this.labelNode(node, this.req.postRebootLabels);
+      if (keepCordoned) r.info(`${node} is drained and left cordoned (--no-reboot); kubectl uncordon ${node} gives it back`);
+      else if (cordonedBefore) r.warn(`${node} stays cordoned: it was cordoned before drain-reboot started (uncordon it yourself when ready)`);
+      this.event(node, 'DrainRebootUncordoned', `kubectl-redis drain-reboot ${this.operationId} ${this.req.noReboot ? 'drained' : 'rebooted'} the node${cordonedBefore || keepCordoned ? '; left cordoned' : ' and uncordoned it'}`);
       await j.done(key('uncordon'));
     }
 
@@ -561,6 +740,7 @@ export class DrainReboot {
       const targets = await this.targetsFor(node);
       await this.guard.waitHealthy(targets, this.req.timeoutMs, (s) => r.info(s));
       await j.done(key('redis-healthy'));
+      await this.notify('done', node, { result: result.result, bootIdBefore: result.bootIdBefore, bootIdAfter: result.bootIdAfter });
     }
     result.durationMs = Date.now() - run.started;
     return result;
