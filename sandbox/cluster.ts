@@ -21,6 +21,8 @@ export interface SandboxOptions {
   clusters: string[];
   nodes: number;
   preset: string;
+  /** The Kubernetes minor version every cluster reports and behaves as (default 32). */
+  kubeMinor?: number;
   /** Where log lines go (default: stdout). */
   log?: (line: string) => void;
 }
@@ -91,6 +93,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     dir,
     storageDir,
     nodeNames: Array.from({ length: opts.nodes }, (_, i) => `${name}-node-${i + 1}`),
+    kubeMinor: opts.kubeMinor,
     log: (m: string) => log(`${new Date().toISOString()} [${name}] ${m}`),
   }));
   const servers: ApiServer[] = [];

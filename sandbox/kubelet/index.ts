@@ -18,7 +18,6 @@ import { onHostPath } from './images/generic.js';
 
 export const HEARTBEAT_MS = 2000;
 export const REBOOT_DOWN_MS = 3000;
-const KUBELET_VERSION = 'v1.32.0';
 
 /** `redis-cli` as inside a pod: localhost is the pod; cluster DNS names resolve through the sandbox's hosts file. */
 function shimScript(realCli: string): string {
@@ -163,8 +162,8 @@ class Kubelet {
         bootID: this.bootID,
         containerRuntimeVersion: 'containerd://1.7.0-sandbox',
         kernelVersion: release(),
-        kubeProxyVersion: KUBELET_VERSION,
-        kubeletVersion: KUBELET_VERSION,
+        kubeProxyVersion: `v1.${this.ctx.kubeMinor ?? 32}.0`,
+        kubeletVersion: `v1.${this.ctx.kubeMinor ?? 32}.0`,
         machineID: this.bootID.replace(/-/g, '').slice(0, 32),
         operatingSystem: 'linux',
         osImage: 'kubectl-redis sandbox',
