@@ -149,6 +149,20 @@ function matrix(kubeVersion: '1.32' | '1.35'): void {
       assert.match(r.stdout + r.stderr, /To collect them, ask for: get pods\/log in namespace "redis"/);
     });
 
+    // what their dry runs read: the API's refusal, with the verb and resource it names
+    const readRefusals: Array<{ c: Case; remove: Removal; sentence: RegExp }> = [
+      { c: CASES[3], remove: { verb: 'list', group: '', resource: 'nodes' }, sentence: /nodes is forbidden: User "u\d+" cannot list resource "nodes" in API group "" at the cluster scope/ },
+      { c: CASES[4], remove: { verb: 'list', group: 'storage.k8s.io', resource: 'storageclasses' }, sentence: /storageclasses\.storage\.k8s\.io is forbidden: User "u\d+" cannot list resource "storageclasses" in API group "storage\.k8s\.io" at the cluster scope/ },
+    ];
+    for (const { c, remove, sentence } of readRefusals) {
+      test(`${c.command} without ${remove.verb} ${remove.resource}: the sentence naming it`, async () => {
+        const r = await runAs(c, await userWith(c.files, remove));
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(r.stderr, sentence);
+        assert.match(r.stderr, /ask for a Role that allows it \(see deploy\/rbac\)/);
+      });
+    }
+
     test('pause without patch on redisclusters is refused with the sentence; with its roles pause and resume pass', async () => {
       const before = await cr();
       const refused = await runAs(PAUSE, await userWith(PAUSE.files, { verb: 'patch', group: 'redis.redis.opstreelabs.in', resource: 'redisclusters' }));
