@@ -35,7 +35,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
     delay: Flags.string({ summary: 'How long to wait after the drain before rebooting (the node must still be cordoned by us then).', default: '30s' }),
     timeout: Flags.string({ summary: 'How long each wait may take (evictions refused by a PDB, pods going, the reboot, Redis becoming healthy).', default: '10m' }),
     'grace-period': Flags.integer({ summary: "Seconds each evicted pod gets to stop; -1 uses the pod's own terminationGracePeriodSeconds.", default: -1, min: -1 }),
-    'ignore-daemonsets': Flags.boolean({ summary: 'Leave DaemonSet-managed pods on the node instead of refusing.', default: false }),
+    'ignore-daemonsets': Flags.boolean({ summary: 'Leave DaemonSet-managed and mirror (static) pods on the node, as Kured does (default); --ignore-daemonsets=false refuses a node that has DaemonSet pods, as kubectl drain does.', default: true, allowNo: true }),
     'delete-emptydir-data': Flags.boolean({ summary: 'Evict pods with emptyDir volumes (their data is lost) instead of refusing.', default: false }),
     resume: Flags.boolean({ summary: 'Continue the drain-reboot in progress (from its journal) without naming its nodes again.', default: false, exclusive: ['abort'] }),
     abort: Flags.boolean({ summary: 'Stop the drain-reboot in progress: uncordon the nodes it cordoned, remove its marks, release its lock.', default: false, exclusive: ['resume'] }),

@@ -232,6 +232,10 @@ export class DrainReboot {
           if (step === 'drain') {
             const sel = await this.helper.selection(node);
             action += `: ${sel.evict.length} pod${sel.evict.length === 1 ? '' : 's'}${sel.evict.length ? ` (${sel.evict.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')})` : ''}`;
+            // what stays, as Kured leaves it (DaemonSet pods come back at once; the kubelet owns mirror pods)
+            const daemons = sel.warnings.get('ignoring DaemonSet-managed Pods') ?? [];
+            const left = [...daemons.map((p) => `DaemonSet pod ${p}`), ...sel.mirror.map((p) => `mirror pod ${p}`)];
+            if (left.length > 0) action += `; leaves ${left.join(', ')}`;
             if (sel.errors.size > 0) action += `; WOULD REFUSE: ${describeDrainErrors(node, sel.errors)}`;
           }
           rows.push({ node, step, action });
