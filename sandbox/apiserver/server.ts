@@ -20,6 +20,7 @@ import { CRD_KEY, Resources, type DeleteRequest } from './resources.js';
 import { expiredContinue, type Page } from './paging.js';
 import { managerName } from './managedfields.js';
 import { seedCluster } from './seed.js';
+import { podSecurityRejection } from './podsecurity.js';
 import { toTable, wantsTable } from './table.js';
 
 export interface ApiServerOptions {
@@ -390,7 +391,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       case 'watch':
         return watch(req, res, r, q);
       case 'create': {
-        const o = resources.create(t, r.version, ns, parseJson(await readBody(req)), { dryRun, manager });
+        const body = parseJson(await readBody(req));
+        // Pod Security admission (enforce) on pods created through the API, dry runs included, as the real one;
+        // pods the sandbox's own controllers and kubelets write to the store are not admitted
+        if (t.plural === 'pods' && !t.group && !r.subresource && body && typeof body === 'object') {
+          const rejection = podSecurityRejection(store.get('namespaces', undefined, ns ?? ''), { ...(body as KObject), metadata: { ...(body as KObject).metadata, namespace: ns } });
+          if (rejection) throw apiError(403, rejection, { name: (body as KObject).metadata?.name, kind: 'pods' }, 'Forbidden');
+        }
+        const o = resources.create(t, r.version, ns, body, { dryRun, manager });
         return respondObject(req, res, r, 201, o);
       }
       case 'update':

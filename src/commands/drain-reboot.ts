@@ -19,6 +19,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
     { description: 'Reboot one node, 30 s after its pods are gone:', command: 'kubectl redis drain-reboot east-node-2' },
     { description: 'Every worker node, one after another, without asking:', command: 'kubectl redis drain-reboot -l node-role.kubernetes.io/worker= --yes' },
     { description: 'Show the plan (pods to evict, masters to move) and change nothing:', command: 'kubectl redis drain-reboot east-node-2 --dry-run' },
+    { description: 'Air-gapped: run the reboot pod from a mirrored image, in a namespace whose Pod Security allows it:', command: 'kubectl redis drain-reboot east-node-2 --reboot-image registry.corp/mirror/alpine:3.20 --reboot-namespace node-ops' },
     { description: 'Reboot through your own tooling ({node} and $KUBECTL_REDIS_NODE name the node):', command: "kubectl redis drain-reboot east-node-2 --reboot-method command --reboot-command 'ssh {node} sudo systemctl reboot'" },
     { description: 'Continue the drain-reboot that was interrupted:', command: 'kubectl redis drain-reboot --resume --yes' },
     { description: 'Or stop it: uncordon what it cordoned and release its lock:', command: 'kubectl redis drain-reboot --abort' },
@@ -35,6 +36,8 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
     delay: Flags.string({ summary: 'How long to wait after the drain before rebooting (the node must still be cordoned by us then).', default: '30s' }),
     timeout: Flags.string({ summary: 'How long each wait may take (evictions refused by a PDB, pods going, the reboot, Redis becoming healthy).', default: '10m' }),
     'grace-period': Flags.integer({ summary: "Seconds each evicted pod gets to stop; -1 uses the pod's own terminationGracePeriodSeconds.", default: -1, min: -1 }),
+    'reboot-namespace': Flags.string({ summary: 'Namespace of the reboot pod (privileged, hostPID): its Pod Security level must allow it (pod-security.kubernetes.io/enforce=privileged, or none).', default: 'kube-system' }),
+    'reboot-image': Flags.string({ summary: 'Image of the reboot pod (it runs nsenter ... reboot); a mirror of it for air-gapped clusters.', default: 'docker.io/library/alpine:3.20' }),
     'ignore-daemonsets': Flags.boolean({ summary: 'Leave DaemonSet-managed and mirror (static) pods on the node, as Kured does (default); --ignore-daemonsets=false refuses a node that has DaemonSet pods, as kubectl drain does.', default: true, allowNo: true }),
     'delete-emptydir-data': Flags.boolean({ summary: 'Evict pods with emptyDir volumes (their data is lost) instead of refusing.', default: false }),
     resume: Flags.boolean({ summary: 'Continue the drain-reboot in progress (from its journal) without naming its nodes again.', default: false, exclusive: ['abort'] }),
@@ -53,6 +56,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
     }
     const method = f['reboot-method'] as 'pod' | 'command' | 'none';
     if (method === 'command' && !f['reboot-command']) throw new UsageError('--reboot-method command needs --reboot-command');
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(f['reboot-namespace'])) throw new UsageError(`--reboot-namespace takes a namespace name, not "${f['reboot-namespace']}"`);
     if (method !== 'command' && f['reboot-command']) throw new UsageError('--reboot-command is only used with --reboot-method command');
     const delayMs = parseDuration(f.delay, 'delay');
     const timeoutMs = parseDuration(f.timeout, 'timeout');
@@ -66,7 +70,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
         { verb: 'create', group: '', resource: 'pods', subresource: 'eviction' },
         { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system' },
         { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system' },
-        ...(method === 'pod' ? [{ verb: 'create', group: '', resource: 'pods', namespace: 'kube-system' }] : []),
+        ...(method === 'pod' ? [{ verb: 'create', group: '', resource: 'pods', namespace: f['reboot-namespace'] }] : []),
       ]);
     }
     const { DrainReboot: Workflow } = await import('../workflows/drain-reboot/workflow.js');
@@ -90,6 +94,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
         nodes, selector: f.selector, maxUnavailable: f['max-unavailable'], rebootMethod: method, rebootCommand: f['reboot-command'],
         delayMs, timeoutMs, gracePeriodSeconds: f['grace-period'] >= 0 ? f['grace-period'] : undefined,
         ignoreDaemonSets: f['ignore-daemonsets'], deleteEmptyDirData: f['delete-emptydir-data'],
+        rebootNamespace: f['reboot-namespace'], rebootImage: f['reboot-image'],
         dryRun: f['dry-run'], resume: f.resume, abort: f.abort, direct: f.direct, namespace: f.namespace === undefined ? undefined : kube.namespace,
       },
       {

@@ -137,3 +137,39 @@ describe('drain-reboot and the pods every node runs', () => {
     assert.equal((await ok(['get', 'node', 'east-node-1', '-o', 'jsonpath={.spec.unschedulable}'])), '', 'server dry runs cordoned nothing');
   });
 });
+
+describe('Pod Security admission and the reboot pod', () => {
+  test('an enforce label rejects a privileged pod with the admission\'s message; no label admits it', async () => {
+    await ok(['create', 'namespace', 'apps']);
+    await ok(['label', 'namespace', 'apps', 'pod-security.kubernetes.io/enforce=baseline']);
+    const r = await sb.kubectl(['run', 'snoop', '-n', 'apps', '--image=busybox', '--privileged', '--', 'sleep', '1']);
+    assert.notEqual(r.code, 0);
+    assert.equal(r.stderr.trim(), 'Error from server (Forbidden): pods "snoop" is forbidden: violates PodSecurity "baseline:latest": privileged (container "snoop" must not set securityContext.privileged=true)');
+    await ok(['label', 'namespace', 'apps', 'pod-security.kubernetes.io/enforce-', 'pod-security.kubernetes.io/enforce-version=v1.32']);
+    await ok(['run', 'snoop', '-n', 'apps', '--image=busybox', '--privileged', '--dry-run=server']);
+  });
+
+  test('drain-reboot into a restricted namespace is refused with the namespace and the label, before any change', async () => {
+    await ok(['create', 'namespace', 'locked']);
+    await ok(['label', 'namespace', 'locked', 'pod-security.kubernetes.io/enforce=restricted']);
+    const r = await sb.cli(['drain-reboot', 'east-node-2', '--reboot-namespace', 'locked', '--delay', '1s', '--yes']);
+    assert.equal(r.code, 4, r.stdout + r.stderr);
+    assert.match(r.stderr, /^error: Pod Security in namespace "locked" refuses the reboot pod \(privileged, hostPID\): label it pod-security\.kubernetes\.io\/enforce=privileged \(kubectl label namespace locked pod-security\.kubernetes\.io\/enforce=privileged --overwrite\), or name one that allows it with --reboot-namespace; nothing was changed/m);
+    assert.equal(await ok(['get', 'node', 'east-node-2', '-o', 'jsonpath={.spec.unschedulable}']), '', 'not cordoned');
+    const bad = await sb.cli(['drain-reboot', 'east-node-2', '--reboot-namespace', 'Not_A_Name', '--dry-run']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--reboot-namespace takes a namespace name, not "Not_A_Name"/);
+  });
+
+  test('a reboot from a mirrored image in a namespace labelled privileged reboots the node', async () => {
+    await ok(['create', 'namespace', 'node-ops']);
+    await ok(['label', 'namespace', 'node-ops', 'pod-security.kubernetes.io/enforce=privileged']);
+    const boot = await ok(['get', 'node', 'east-node-3', '-o', 'jsonpath={.status.nodeInfo.bootID}']);
+    const r = await sb.cli(['drain-reboot', 'east-node-3', '--reboot-namespace', 'node-ops', '--reboot-image', 'mirror.example/library/alpine:3.20', '--delay', '1s', '--timeout', '2m', '--yes'], { timeoutMs: 180_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.notEqual(await ok(['get', 'node', 'east-node-3', '-o', 'jsonpath={.status.nodeInfo.bootID}']), boot, 'rebooted');
+    assert.match(r.stderr, /created reboot pod node-ops\/kubectl-redis-reboot-east-node-3 \(image mirror\.example\/library\/alpine:3\.20\)/);
+    const events = await ok(['get', 'events', '-n', 'node-ops', '-o', 'jsonpath={range .items[*]}{.involvedObject.name} {.message}{"\\n"}{end}']);
+    assert.match(events, /kubectl-redis-reboot-east-node-3 Started container reboot/, 'the reboot pod ran in node-ops');
+  });
+});
