@@ -7,11 +7,12 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { releaseSlot } from './core/ipslot.js';
 import { addSandboxUser } from './apiserver/kubeconfig.js';
+import { KUBE_MINORS } from './apiserver/discovery.js';
 
 class UsageError extends Error {}
 
 const USAGE = `usage:
-  sandbox up    --dir DIR [--clusters east,west] [--nodes 3] [--preset demo|none|NAME] [--detach]
+  sandbox up    --dir DIR [--clusters east,west] [--nodes 3] [--preset demo|none|NAME] [--kube-version 1.32|1.35] [--detach]
   sandbox down  --dir DIR
   sandbox fault --dir DIR <latency|error|drop-watches|unreachable|clear|list|node-reboot|node-hang|node-resume|kill|freeze|thaw> [--cluster C]
                 [--ms N] [--seconds N] [--code 409|429|500] [--verbs get,list] [--resource pods/eviction] [--count N]
@@ -55,10 +56,16 @@ async function up(argv: string[]): Promise<void> {
       clusters: { type: 'string', default: 'east' },
       nodes: { type: 'string', default: '3' },
       preset: { type: 'string', default: 'none' },
+      'kube-version': { type: 'string', default: '1.32' },
       detach: { type: 'boolean', default: false },
     },
     strict: true,
   });
+  const kv = /^v?1\.(\d+)$/.exec(String(values['kube-version']));
+  const kubeMinor = kv ? Number(kv[1]) : NaN;
+  if (!(KUBE_MINORS as readonly number[]).includes(kubeMinor)) {
+    throw new UsageError(`--kube-version takes ${KUBE_MINORS.map((m) => `1.${m}`).join(' or ')} (the versions whose authorization the sandbox copies), not "${values['kube-version']}"`);
+  }
   const dir = requireDir(values.dir);
   mkdirSync(dir, { recursive: true });
   const pidFile = join(dir, 'sandbox.pid');
@@ -73,7 +80,7 @@ async function up(argv: string[]): Promise<void> {
   if (values.detach) {
     const logFile = join(dir, 'sandbox.log');
     const out = openSync(logFile, 'w');
-    const args = ['up', '--dir', dir, '--clusters', clusters.join(','), '--nodes', String(nodes), '--preset', String(values.preset)];
+    const args = ['up', '--dir', dir, '--clusters', clusters.join(','), '--nodes', String(nodes), '--preset', String(values.preset), '--kube-version', `1.${kubeMinor}`];
     const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...args], { detached: true, stdio: ['ignore', out, out], env: process.env });
     closeSync(out);
     writeFileSync(pidFile, `${child.pid}\n`);
@@ -97,7 +104,7 @@ async function up(argv: string[]): Promise<void> {
 
   writeFileSync(pidFile, `${process.pid}\n`);
   const { startSandbox } = await import('./cluster.js');
-  const sandbox = await startSandbox({ dir, clusters, nodes, preset: String(values.preset) });
+  const sandbox = await startSandbox({ dir, clusters, nodes, preset: String(values.preset), kubeMinor });
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;

@@ -13,6 +13,9 @@ import { startApiServer, writeKubeconfig, type ApiServer } from './apiserver/ind
 import { handleExec, handlePortForward } from './stream/index.js';
 import { startControllers } from './controllers/index.js';
 import { startKubelets } from './kubelet/index.js';
+import { createIfMissing } from './controllers/util.js';
+import { kubeProxyDaemonSet } from './controllers/daemonset.js';
+import { applyDefaults } from './apiserver/defaults.js';
 import { startOperators } from './operators/index.js';
 import { applyPreset } from './presets/index.js';
 
@@ -21,6 +24,8 @@ export interface SandboxOptions {
   clusters: string[];
   nodes: number;
   preset: string;
+  /** The Kubernetes minor version every cluster reports and behaves as (default 32). */
+  kubeMinor?: number;
   /** Where log lines go (default: stdout). */
   log?: (line: string) => void;
 }
@@ -91,6 +96,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     dir,
     storageDir,
     nodeNames: Array.from({ length: opts.nodes }, (_, i) => `${name}-node-${i + 1}`),
+    kubeMinor: opts.kubeMinor,
     log: (m: string) => log(`${new Date().toISOString()} [${name}] ${m}`),
   }));
   const servers: ApiServer[] = [];
@@ -110,6 +116,10 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     for (const ctx of clusters) {
       const controllers = await startControllers(ctx);
       stops.push(() => controllers.stop());
+      // what every real cluster runs on every node, whatever else is there
+      const kubeProxy = kubeProxyDaemonSet(ctx.kubeMinor ?? 32);
+      applyDefaults('daemonsets.apps', kubeProxy, { create: true });
+      createIfMissing(ctx.store, 'daemonsets.apps', kubeProxy);
     }
     for (const ctx of clusters) {
       const kubelets = await startKubelets(ctx);

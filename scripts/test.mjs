@@ -36,6 +36,8 @@ function step(title, cmd, args) {
 }
 
 const bin = (name) => join(root, 'node_modules', '.bin', name);
+// The OS packages the tests run (redis-server, redis-sentinel, redis-cli, kubectl, ...), installed when missing.
+step('set-up', process.execPath, [join(root, 'scripts', 'setup.mjs'), '--tests']);
 if (!unitOnly) {
   step('type-check', bin('tsc'), ['--noEmit', '-p', '.']);
   step('lint', bin('eslint'), ['src', 'sandbox', 'test', 'bench', 'scripts', 'bin']);

@@ -84,6 +84,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   override async init(): Promise<void> {
     await super.init();
+    // kubectl's boolean flags take =true / =false (`--ignore-daemonsets=false`); oclif's say --no-NAME (allowNo)
+    this.argv = this.argv.map((a) => {
+      const m = /^--([a-z][-a-z0-9]*)=(true|false)$/.exec(a);
+      const def = m ? (this.ctor.flags as Record<string, { type?: string; allowNo?: boolean } | undefined> | undefined)?.[m[1]] : undefined;
+      if (!m || def?.type !== 'boolean') return a;
+      return m[2] === 'true' ? `--${m[1]}` : def.allowNo ? `--no-${m[1]}` : a;
+    });
     const { args, argv, flags } = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,

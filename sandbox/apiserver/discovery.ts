@@ -3,6 +3,16 @@ import { createHash } from 'node:crypto';
 import type { Registry, ResourceType } from '../core/registry.js';
 import { apiVersionOf } from '../core/registry.js';
 
+/** The Kubernetes minor versions the sandbox can report (`sandbox up --kube-version`), and the default. */
+export const KUBE_MINORS = [32, 35] as const;
+export const DEFAULT_KUBE_MINOR = 32;
+
+/** GET /version of a cluster reporting 1.`minor`. */
+export function serverVersion(minor: number = DEFAULT_KUBE_MINOR): typeof SERVER_VERSION {
+  if (minor === 32) return SERVER_VERSION;
+  return { ...SERVER_VERSION, minor: String(minor), gitVersion: `v1.${minor}.0-sandbox`, buildDate: '2025-12-17T12:32:00Z', goVersion: 'go1.25.5' };
+}
+
 export const SERVER_VERSION = {
   major: '1',
   minor: '32',

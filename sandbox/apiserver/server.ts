@@ -13,13 +13,14 @@ import { RbacAuthorizer, TokenAuthenticator, forbiddenMessage, type Attributes, 
 import type { TlsMaterial } from '../core/tls.js';
 import type { ExecHandler, PortForwardHandler } from '../stream/types.js';
 import { ApiError, apiError, notFound } from './status.js';
-import { SERVER_VERSION, apiGroup, apiGroupList, apiVersions, openapiV3Doc, openapiV3Index, resourceList } from './discovery.js';
+import { serverVersion, apiGroup, apiGroupList, apiVersions, openapiV3Doc, openapiV3Index, resourceList } from './discovery.js';
 import { Faults } from './faults.js';
 import { ProtobufError, decodeProtobufObject, isProtobufContentType } from './protobuf.js';
 import { CRD_KEY, Resources, type DeleteRequest } from './resources.js';
 import { expiredContinue, type Page } from './paging.js';
 import { managerName } from './managedfields.js';
 import { seedCluster } from './seed.js';
+import { podSecurityRejection } from './podsecurity.js';
 import { toTable, wantsTable } from './table.js';
 
 export interface ApiServerOptions {
@@ -194,8 +195,23 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     return { group, version, type, namespace, name: rest[1], subresource: rest[2] ?? '' };
   }
 
+  const version = serverVersion(ctx.kubeMinor);
+  const minor = Number(version.minor);
+
+  /**
+   * The verbs a connect request (pods/exec, pods/attach, pods/portforward) is authorized for. The request-info
+   * resolver names the verb by HTTP method alone, whatever the subresource (apiserver pkg/endpoints/request/
+   * requestinfo.go): a WebSocket upgrade is a GET, so `get`; SPDY's upgrade is a POST, so `create`. From 1.35 the
+   * AuthorizePodWebsocketUpgradeCreatePermission feature gate (beta, on by default; kubernetes/kubernetes
+   * pkg/features/kube_features.go, KEP-4006, PR #134577 for issue #133515) adds a synthetic `create` check on the same
+   * subresource, so a WebSocket needs both `get` and `create`. Before 1.35 the GET is checked as `get` only.
+   */
+  function connectVerbs(method: string): string[] {
+    const verb = method === 'POST' ? 'create' : method === 'GET' ? 'get' : method.toLowerCase();
+    return minor >= 35 && verb !== 'create' ? [verb, 'create'] : [verb];
+  }
+
   function verbOf(method: string, r: Route, q: URLSearchParams): string {
-    if (r.subresource === 'exec' || r.subresource === 'portforward' || r.subresource === 'attach') return 'create';
     switch (method) {
       case 'GET':
         if (r.name) return 'get';
@@ -239,7 +255,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       res.end('ok');
       return;
     }
-    if (path === '/version') return send(res, 200, SERVER_VERSION);
+    if (path === '/version') return send(res, 200, version);
     const user = authenticate(req);
     if (path.startsWith('/sandbox/v1/faults')) {
       if (!user.groups.includes('system:masters')) throw apiError(403, `forbidden: User "${user.name}" cannot ${method.toLowerCase()} path "${path}"`, undefined, 'Forbidden');
@@ -252,6 +268,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const r = route(url);
     const verb = r ? verbOf(method, r, q) : method.toLowerCase();
     authorize(user, r, verb, path);
+    if (r && r.name && (r.subresource === 'exec' || r.subresource === 'portforward' || r.subresource === 'attach')) {
+      for (const v of connectVerbs(method).slice(1)) authorize(user, r, v, path);
+    }
     if (!r) return discovery(path, res, req);
     const injected = faults.errorFor(verb, r.type.plural, r.group, r.subresource, r.name ?? '');
     if (injected) throw injected;
@@ -372,7 +391,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       case 'watch':
         return watch(req, res, r, q);
       case 'create': {
-        const o = resources.create(t, r.version, ns, parseJson(await readBody(req)), { dryRun, manager });
+        const body = parseJson(await readBody(req));
+        // Pod Security admission (enforce) on pods created through the API, dry runs included, as the real one;
+        // pods the sandbox's own controllers and kubelets write to the store are not admitted
+        if (t.plural === 'pods' && !t.group && !r.subresource && body && typeof body === 'object') {
+          const rejection = podSecurityRejection(store.get('namespaces', undefined, ns ?? ''), { ...(body as KObject), metadata: { ...(body as KObject).metadata, namespace: ns } });
+          if (rejection) throw apiError(403, rejection, { name: (body as KObject).metadata?.name, kind: 'pods' }, 'Forbidden');
+        }
+        const o = resources.create(t, r.version, ns, body, { dryRun, manager });
         return respondObject(req, res, r, 201, o);
       }
       case 'update':
@@ -562,9 +588,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (!r || !r.name || (r.subresource !== 'portforward' && r.subresource !== 'exec') || r.type.plural !== 'pods' || r.group !== '') {
         throw apiError(404, 'the server could not find the requested resource');
       }
-      authorize(user, r, 'create', url.pathname);
-      const injected = faults.errorFor('create', 'pods', '', r.subresource, r.name);
-      if (injected) throw injected;
+      const verbs = connectVerbs(req.method ?? 'GET');
+      for (const v of verbs) authorize(user, r, v, url.pathname);
+      // an injected fault names either verb (faults written before 1.35's `create` check name `create`)
+      for (const v of new Set([...verbs, 'create'])) {
+        const injected = faults.errorFor(v, 'pods', '', r.subresource, r.name);
+        if (injected) throw injected;
+      }
       const ns = r.namespace ?? '';
       const pod = store.get('pods', ns, r.name);
       if (!pod) throw notFound('pods', '', r.name);

@@ -132,6 +132,22 @@ const PRINTERS: Record<string, Printer> = {
     columns: [NAME, { name: 'Ready', type: 'string' }, AGE, wide('Containers'), wide('Images')],
     row: (o) => [o.metadata.name, `${Number(g(o, 'status.readyReplicas') ?? 0)}/${Number(g(o, 'spec.replicas') ?? 0)}`, age(o), ...images(o)],
   },
+  // kubernetes pkg/printers/internalversion/printers.go daemonSetColumnDefinitions (v1.32)
+  'daemonsets.apps': {
+    columns: [NAME, { name: 'Desired', type: 'integer' }, { name: 'Current', type: 'integer' }, { name: 'Ready', type: 'integer' }, { name: 'Up-to-date', type: 'integer' }, { name: 'Available', type: 'integer' }, { name: 'Node Selector', type: 'string' }, AGE, wide('Containers'), wide('Images'), wide('Selector')],
+    row: (o) => [
+      o.metadata.name,
+      Number(g(o, 'status.desiredNumberScheduled') ?? 0),
+      Number(g(o, 'status.currentNumberScheduled') ?? 0),
+      Number(g(o, 'status.numberReady') ?? 0),
+      Number(g(o, 'status.updatedNumberScheduled') ?? 0),
+      Number(g(o, 'status.numberAvailable') ?? 0),
+      Object.entries((g(o, 'spec.template.spec.nodeSelector') ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',') || '<none>',
+      age(o),
+      ...images(o),
+      selectorText(o),
+    ],
+  },
   'deployments.apps': {
     columns: [NAME, { name: 'Ready', type: 'string' }, { name: 'Up-to-date', type: 'integer' }, { name: 'Available', type: 'integer' }, AGE, wide('Containers'), wide('Images'), wide('Selector')],
     row: (o) => [

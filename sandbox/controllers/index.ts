@@ -1,6 +1,7 @@
 // kube-controller-manager + kube-scheduler of one simulated cluster: each controller is a small level-triggered loop
 // over the store, run on the watch events of what it reads and on a periodic resync.
 import type { ClusterContext } from '../core/context.js';
+import { DaemonSetController } from './daemonset.js';
 import { DeploymentController, ReplicaSetController } from './deployment.js';
 import { DisruptionController } from './pdb.js';
 import { EndpointsController } from './endpoints.js';
@@ -15,6 +16,7 @@ export async function startControllers(ctx: ClusterContext): Promise<{ stop(): P
   const sts = new StatefulSetController(ctx);
   const rs = new ReplicaSetController(ctx);
   const deploy = new DeploymentController(ctx);
+  const ds = new DaemonSetController(ctx);
   const scheduler = new Scheduler(ctx);
   const pv = new PersistentVolumeController(ctx);
   const pdb = new DisruptionController(ctx);
@@ -24,6 +26,7 @@ export async function startControllers(ctx: ClusterContext): Promise<{ stop(): P
   const loops: Loop[] = [
     startLoop(ctx, 'statefulset', ['statefulsets.apps', 'pods', 'persistentvolumeclaims', 'controllerrevisions.apps'], () => sts.pass(), { resyncMs: 3000 }),
     startLoop(ctx, 'replicaset', ['replicasets.apps', 'pods'], () => rs.pass(), { resyncMs: 3000 }),
+    startLoop(ctx, 'daemonset', ['daemonsets.apps', 'pods', 'nodes'], () => ds.pass(), { resyncMs: 3000 }),
     startLoop(ctx, 'deployment', ['deployments.apps', 'replicasets.apps'], () => deploy.pass(), { resyncMs: 3000 }),
     startLoop(ctx, 'scheduler', ['pods', 'nodes'], () => scheduler.pass(), { resyncMs: 2000, debounceMs: 10 }),
     startLoop(ctx, 'persistentvolume', ['persistentvolumeclaims', 'persistentvolumes', 'storageclasses.storage.k8s.io'], () => pv.pass(), { resyncMs: 3000, debounceMs: 10 }),

@@ -7,13 +7,13 @@ import type { KObject } from '../core/store.js';
 import { matchesLabelSelector, type LabelSelector, type LabelSelectorRequirement } from '../core/selectors.js';
 import { condition, isTerminating, mutate, now, obj, podPhase, recordEvent, setCondition, type Condition } from './util.js';
 
-interface Toleration {
+export interface Toleration {
   key?: string;
   operator?: string;
   value?: string;
   effect?: string;
 }
-interface Taint {
+export interface Taint {
   key: string;
   value?: string;
   effect: string;

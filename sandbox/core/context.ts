@@ -50,6 +50,8 @@ export interface ClusterContext {
   storageDir: string;
   /** Node names of this cluster, e.g. ["east-node-1", "east-node-2", "east-node-3"]. */
   nodeNames: string[];
+  /** The Kubernetes minor version this cluster reports and behaves as (`sandbox up --kube-version 1.N`; default 32). */
+  kubeMinor?: number;
   /** Filled in by the kubelets when they start; the API server uses it for portforward/exec. */
   runtime?: PodRuntime;
   /** Filled in by the kubelets when they start. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { ClusterContext, ExecStdio, NodeOps, PodRuntime } from '../core/context.js';
 import { StoreError, type KObject } from '../core/store.js';
 import { mutate, now, obj, setCondition, type Condition } from '../controllers/util.js';
+import { applyDefaults } from '../apiserver/defaults.js';
 import { PodWorker, type NodeHost } from './pod.js';
 import { signalGroup, spawnTracked, startWatchdog } from './proc.js';
 import { clusterRecords, podDnsAvailable, writeHostsFile } from './dns.js';
@@ -17,8 +18,36 @@ import { translateWord } from './volumes.js';
 import { onHostPath } from './images/generic.js';
 
 export const HEARTBEAT_MS = 2000;
+
+/**
+ * The static pods of a node (manifests in the kubelet's staticPodPath): kubespray's nginx-proxy, the API server
+ * load balancer it runs on every worker, here on the first node of each cluster only. The kubelet publishes a mirror
+ * pod for each (kubernetes/kubernetes v1.32 pkg/kubelet/pod/mirror_client.go CreateMirrorPod: named
+ * `<name>-<node>`, the config.mirror annotation, the Node as controller owner) and makes it again when it is deleted.
+ * No command: the container idles (nginx is not run on the host).
+ */
+function staticPods(node: string): KObject[] {
+  const hash = randomUUID().replace(/-/g, '');
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: `nginx-proxy-${node}`,
+        namespace: 'kube-system',
+        labels: { addonmanager: 'kubernetes.io', 'k8s-app': 'kube-nginx' },
+        annotations: { 'kubernetes.io/config.hash': hash, 'kubernetes.io/config.mirror': hash, 'kubernetes.io/config.seen': now(), 'kubernetes.io/config.source': 'file' },
+      },
+      spec: {
+        nodeName: node,
+        priorityClassName: 'system-node-critical',
+        containers: [{ name: 'nginx-proxy', image: 'docker.io/library/nginx:1.25.2-alpine' }],
+      },
+      status: { phase: 'Pending' },
+    },
+  ];
+}
 export const REBOOT_DOWN_MS = 3000;
-const KUBELET_VERSION = 'v1.32.0';
 
 /** `redis-cli` as inside a pod: localhost is the pod; cluster DNS names resolve through the sandbox's hosts file. */
 function shimScript(realCli: string): string {
@@ -170,8 +199,8 @@ class Kubelet {
         bootID: this.bootID,
         containerRuntimeVersion: 'containerd://1.7.0-sandbox',
         kernelVersion: release(),
-        kubeProxyVersion: KUBELET_VERSION,
-        kubeletVersion: KUBELET_VERSION,
+        kubeProxyVersion: `v1.${this.ctx.kubeMinor ?? 32}.0`,
+        kubeletVersion: `v1.${this.ctx.kubeMinor ?? 32}.0`,
         machineID: this.bootID.replace(/-/g, '').slice(0, 32),
         operatingSystem: 'linux',
         osImage: 'kubectl-redis sandbox',
@@ -187,11 +216,34 @@ class Kubelet {
       if (!(e instanceof StoreError && e.code === 409)) throw e;
       this.beat(true);
     }
+    this.mirrorPods();
+  }
+
+  private readonly statics: KObject[] = [];
+
+  /** Publish a mirror pod for each static pod that has none (after a delete, an eviction or a fresh start). */
+  private mirrorPods(): void {
+    if (this.index !== 0 || this.hung) return;
+    if (this.statics.length === 0) this.statics.push(...staticPods(this.node));
+    const nodeUid = this.ctx.store.get('nodes', undefined, this.node)?.metadata.uid;
+    if (!nodeUid) return;
+    for (const sp of this.statics) {
+      if (this.ctx.store.get('pods', sp.metadata.namespace, sp.metadata.name)) continue;
+      const pod = structuredClone(sp);
+      pod.metadata.ownerReferences = [{ apiVersion: 'v1', kind: 'Node', name: this.node, uid: nodeUid, controller: true }];
+      applyDefaults('pods', pod, { create: true });
+      try {
+        this.ctx.store.create('pods', pod);
+      } catch (e) {
+        if (!(e instanceof StoreError && e.code === 409)) throw e;
+      }
+    }
   }
 
   /** Post node status (the heartbeat). */
   beat(force = false): void {
     if (this.hung && !force) return;
+    this.mirrorPods();
     mutate(
       this.ctx.store,
       'nodes',

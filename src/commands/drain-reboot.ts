@@ -20,6 +20,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
     { description: 'Reboot one node, 30 s after its pods are gone:', command: 'kubectl redis drain-reboot east-node-2' },
     { description: 'Every worker node, one after another, without asking:', command: 'kubectl redis drain-reboot -l node-role.kubernetes.io/worker= --yes' },
     { description: 'Show the plan (pods to evict, masters to move) and change nothing:', command: 'kubectl redis drain-reboot east-node-2 --dry-run' },
+    { description: 'Air-gapped: run the reboot pod from a mirrored image, in a namespace whose Pod Security allows it:', command: 'kubectl redis drain-reboot east-node-2 --reboot-image registry.corp/mirror/alpine:3.20 --reboot-namespace node-ops' },
     { description: 'Reboot through your own tooling ({node} and $KUBECTL_REDIS_NODE name the node):', command: "kubectl redis drain-reboot east-node-2 --reboot-method command --reboot-command 'ssh {node} sudo systemctl reboot'" },
     { description: 'A bare debugging pod on the node is evicted too (kubectl drain --force), and only pods labelled tier=web are drained:', command: "kubectl redis drain-reboot east-node-2 --force --pod-selector 'tier=web'" },
     { description: 'Drain for a node-pool replacement: move masters, drain, leave the node cordoned, no reboot:', command: 'kubectl redis drain-reboot east-node-2 --no-reboot' },
@@ -41,7 +42,9 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
     delay: Flags.string({ summary: 'How long to wait after the drain before rebooting (the node must still be cordoned by us then).', default: '30s' }),
     timeout: Flags.string({ summary: 'How long each wait may take (evictions refused by a PDB, pods going, the reboot, Redis becoming healthy).', default: '10m' }),
     'grace-period': Flags.integer({ summary: "Seconds each evicted pod gets to stop; -1 uses the pod's own terminationGracePeriodSeconds.", default: -1, min: -1 }),
-    'ignore-daemonsets': Flags.boolean({ summary: 'Leave DaemonSet-managed pods on the node instead of refusing.', default: false }),
+    'reboot-namespace': Flags.string({ summary: 'Namespace of the reboot pod (privileged, hostPID): its Pod Security level must allow it (pod-security.kubernetes.io/enforce=privileged, or none).', default: 'kube-system' }),
+    'reboot-image': Flags.string({ summary: 'Image of the reboot pod (it runs nsenter ... reboot); a mirror of it for air-gapped clusters.', default: 'docker.io/library/alpine:3.20' }),
+    'ignore-daemonsets': Flags.boolean({ summary: 'Leave DaemonSet-managed and mirror (static) pods on the node, as Kured does (default); --ignore-daemonsets=false refuses a node that has DaemonSet pods, as kubectl drain does.', default: true, allowNo: true }),
     'delete-emptydir-data': Flags.boolean({ summary: 'Evict pods with emptyDir volumes (their data is lost) instead of refusing.', default: false }),
     force: Flags.boolean({ summary: 'Evict pods that declare no controller (bare pods) too, as kubectl drain --force; without it such a pod refuses the node.', default: false }),
     'pod-selector': Flags.string({ summary: "Drain only the node's pods matching this label selector, as kubectl drain --pod-selector (the others stay through the reboot)." }),
@@ -108,6 +111,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
     if (gateIntervalMs <= 0) throw new UsageError('--gate-interval must be more than 0');
     const method = (f['reboot-method'] ?? 'pod') as 'pod' | 'command' | 'none';
     if (method === 'command' && !f['reboot-command']) throw new UsageError('--reboot-method command needs --reboot-command');
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(f['reboot-namespace'])) throw new UsageError(`--reboot-namespace takes a namespace name, not "${f['reboot-namespace']}"`);
     if (method !== 'command' && f['reboot-command']) throw new UsageError('--reboot-command is only used with --reboot-method command');
     const delayMs = parseDuration(f.delay, 'delay');
     const timeoutMs = parseDuration(f.timeout, 'timeout');
@@ -121,9 +125,9 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
         { verb: 'create', group: '', resource: 'pods', subresource: 'eviction' },
         { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system' },
         { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system' },
-        ...(gates.onlyNeeded ? [{ verb: 'create', group: '', resource: 'pods', namespace: 'kube-system' }] : []),
+        ...(gates.onlyNeeded ? [{ verb: 'create', group: '', resource: 'pods', namespace: f['reboot-namespace'] }] : []),
         ...(f['disable-eviction'] ? [{ verb: 'delete', group: '', resource: 'pods' }] : []),
-        ...(method === 'pod' && !f['no-reboot'] ? [{ verb: 'create', group: '', resource: 'pods', namespace: 'kube-system' }] : []),
+        ...(method === 'pod' && !f['no-reboot'] ? [{ verb: 'create', group: '', resource: 'pods', namespace: f['reboot-namespace'] }] : []),
       ]);
     }
     const { DrainReboot: Workflow } = await import('../workflows/drain-reboot/workflow.js');
@@ -149,6 +153,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
         ignoreDaemonSets: f['ignore-daemonsets'], deleteEmptyDirData: f['delete-emptydir-data'],
         force: f.force, podSelector: f['pod-selector'], skipWaitForDeleteTimeoutSeconds: f['skip-wait-for-delete-timeout'], disableEviction: f['disable-eviction'],
         noReboot: f['no-reboot'], uncordon: f.uncordon, gates, gateIntervalMs, preRebootLabels, postRebootLabels, notifyUrl,
+        rebootNamespace: f['reboot-namespace'], rebootImage: f['reboot-image'],
         dryRun: f['dry-run'], resume: f.resume, abort: f.abort, ...this.connection(), namespace: f.namespace === undefined ? undefined : kube.namespace,
       },
       {
@@ -198,6 +203,7 @@ export default class DrainReboot extends BaseCommand<typeof DrainReboot> {
 }
 
 interface GateFlags {
+  'reboot-namespace': string;
   'blocking-pod-selector'?: string[];
   'only-needed': boolean;
   'reboot-sentinel': string;
@@ -254,7 +260,7 @@ async function parseGateFlags(f: GateFlags): Promise<GateOptions> {
   if (sentinelCommand !== undefined && sentinelCommand.trim() === '') throw new UsageError('--reboot-sentinel-command is empty');
   return {
     blockingPodSelectors: selectors, prometheus, window, windowAction: f['window-action'] === 'stop' ? 'stop' : 'wait',
-    onlyNeeded: f['only-needed'], rebootSentinel: sentinel, rebootSentinelCommand: sentinelCommand, namespace: 'kube-system',
+    onlyNeeded: f['only-needed'], rebootSentinel: sentinel, rebootSentinelCommand: sentinelCommand, namespace: f['reboot-namespace'],
   };
 }
 

@@ -3,7 +3,7 @@ import { BaseCommand } from '../base-command.js';
 import { RefusedError, KubectlRedisError, UsageError } from '../errors.js';
 import { palette } from '../render/color.js';
 import { renderOutput, toJson, toYaml, type OutputSpec } from '../render/output.js';
-import { requirePermissions } from '../kube/access.js';
+import { portForwardPermissions, requirePermissions } from '../kube/access.js';
 import { TargetSession } from '../reconcile/session.js';
 import { FINDING_KINDS, type Action, type FindingKind, type PlanRow } from '../reconcile/types.js';
 import { resolveTarget } from '../targets/index.js';
@@ -74,7 +74,7 @@ Heal of a target whose operator is running and not paused warns that the operato
     if (this.flags.prefer && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(this.flags.prefer)) throw new UsageError(`--prefer takes a pod name, not "${this.flags.prefer}"`);
     if (!this.flags['dry-run']) {
       await requirePermissions(kube, [
-        ...(this.flags.direct ? [] : [{ verb: 'create', group: '', resource: 'pods', subresource: 'portforward', namespace: target.namespace }]),
+        ...(this.flags.direct ? [] : await portForwardPermissions(kube, target.namespace)),
         { verb: 'patch', group: '', resource: 'pods', namespace: target.namespace },
       ]);
     }

@@ -59,3 +59,33 @@ export async function requirePermissions(kube: KubeClient, permissions: Permissi
   const missing = permissions.findIndex((_, i) => answers[i] === false);
   if (missing >= 0) throw forbidden(permissions[missing]);
 }
+
+const minors = new WeakMap<KubeClient, Promise<number | undefined>>();
+
+/** The server's Kubernetes minor version (GET /version, once per client); undefined when it does not say. */
+export function serverMinor(kube: KubeClient): Promise<number | undefined> {
+  let m = minors.get(kube);
+  if (!m) {
+    m = kube
+      .request<{ minor?: string; gitVersion?: string }>({ method: 'GET', path: '/version', call: { verb: 'get', resource: '/version' }, idempotent: true })
+      .then((v) => {
+        const n = (v?.minor ?? '').match(/^(\d+)/) ?? (v?.gitVersion ?? '').match(/^v?\d+\.(\d+)/);
+        return n ? Number(n[1]) : undefined;
+      })
+      .catch(() => undefined);
+    minors.set(kube, m);
+  }
+  return m;
+}
+
+/**
+ * What a port-forward to a pod in `namespace` needs on this server. client-node opens it as a WebSocket upgrade, an
+ * HTTP GET, which the API server authorizes as `get` on pods/portforward; from 1.35 the
+ * AuthorizePodWebsocketUpgradeCreatePermission feature gate (beta, on by default) also checks `create` on it. A server
+ * that does not say its version is asked for both.
+ */
+export async function portForwardPermissions(kube: KubeClient, namespace: string): Promise<Permission[]> {
+  const minor = await serverMinor(kube);
+  const pf = { group: '', resource: 'pods', subresource: 'portforward', namespace };
+  return minor !== undefined && minor < 35 ? [{ verb: 'get', ...pf }] : [{ verb: 'get', ...pf }, { verb: 'create', ...pf }];
+}

@@ -10,6 +10,7 @@ import { tlsFor, type CollectSpec } from './collect.js';
 import { observe, type ObserveInput } from './observe.js';
 import type { Observed, OperatorFact } from './types.js';
 import { RES } from '../kube/resources.js';
+import { portForwardPermissions, requirePermissions } from '../kube/access.js';
 
 const PODS = RES.pods;
 const STATEFULSETS = RES.statefulsets;
@@ -120,6 +121,8 @@ export class TargetSession {
 
   static async open(kube: KubeClient, target: Target, opts: SessionOptions): Promise<TargetSession> {
     const ctx = await targetContext(kube, target, opts.connect);
+    // without --direct every Redis connection is a port-forward: a role that cannot open one is named at once
+    if (!opts.direct) await requirePermissions(kube, await portForwardPermissions(kube, target.namespace));
     const dialer = await podDialer(kube, opts.direct);
     return new TargetSession(kube, ctx, dialer, { direct: opts.direct, connect: opts.connect ?? {}, timeoutMs: opts.timeoutMs ?? 5000, concurrency: opts.concurrency ?? 64 });
   }

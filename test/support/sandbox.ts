@@ -29,6 +29,8 @@ export interface SandboxOptions {
   /** Use this directory instead of a fresh temporary one. */
   dir?: string;
   upTimeoutMs?: number;
+  /** `sandbox up --kube-version`: the Kubernetes version the clusters report and authorize as (default 1.32). */
+  kubeVersion?: string;
 }
 
 export interface TestSandbox {
@@ -134,7 +136,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<TestSandb
   const childEnv = (extra?: Record<string, string>): NodeJS.ProcessEnv => ({ ...process.env, ...env, ...(extra ?? {}) });
   const sandboxCmd = (args: string[], o: RunOptions = {}): Promise<RunResult> =>
     run(process.execPath, [...tsxArgs('sandbox/cli.ts'), ...args], { env: childEnv(o.env), input: o.input, timeoutMs: o.timeoutMs ?? 60_000 });
-  const upArgs = ['up', '--dir', dir, '--clusters', (opts.clusters ?? ['east']).join(','), '--nodes', String(opts.nodes ?? 3), '--preset', opts.preset ?? 'none', '--detach'];
+  const upArgs = ['up', '--dir', dir, '--clusters', (opts.clusters ?? ['east']).join(','), '--nodes', String(opts.nodes ?? 3), '--preset', opts.preset ?? 'none', ...(opts.kubeVersion ? ['--kube-version', opts.kubeVersion] : []), '--detach'];
   const up = await sandboxCmd(upArgs, { timeoutMs: opts.upTimeoutMs ?? 300_000 });
   if (up.code !== 0) {
     await sandboxCmd(['down', '--dir', dir]);

@@ -70,10 +70,12 @@ export interface DrainSelection {
   /** message -> pods ("ns/name"), as kubectl groups them */
   warnings: Map<string, string[]>;
   errors: Map<string, string[]>;
+  /** mirror pods of static pods ("ns/name"): a drain leaves them, the kubelet owns them */
+  mirror: string[];
 }
 
 export function selectPodsToEvict(pods: KubeObject[], opts: DrainOptions, nowMs: number): DrainSelection {
-  const out: DrainSelection = { evict: [], warnings: new Map(), errors: new Map() };
+  const out: DrainSelection = { evict: [], warnings: new Map(), errors: new Map(), mirror: [] };
   const note = (m: Map<string, string[]>, msg: string, pod: KubeObject) => {
     const list = m.get(msg) ?? [];
     list.push(`${pod.metadata.namespace}/${pod.metadata.name}`);
@@ -86,6 +88,7 @@ export function selectPodsToEvict(pods: KubeObject[], opts: DrainOptions, nowMs:
       if (v.warning) note(out.warnings, v.warning, pod);
       if (!v.evict) {
         if ('error' in v && v.error) note(out.errors, v.error, pod);
+        if (filter === mirrorPods) out.mirror.push(`${pod.metadata.namespace}/${pod.metadata.name}`);
         evict = false;
         break;
       }

@@ -192,6 +192,35 @@ export class DrainHelper {
 
   // ---- reboot ------------------------------------------------------------------------------------------------
 
+  /**
+   * Asks the API server to admit the reboot pod without creating it (dryRun=All: admission runs, nothing is
+   * stored), so a namespace whose Pod Security level forbids privileged hostPID pods is refused before any node
+   * is touched, with the namespace and the label to set.
+   */
+  async checkRebootPodAdmitted(namespace: string, image?: string): Promise<void> {
+    const pod = rebootPod('admission-check', 'admission-check', namespace, image);
+    try {
+      await this.kube.request({
+        method: 'POST',
+        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+        query: { dryRun: 'All' },
+        body: pod,
+        call: { verb: 'create', resource: 'pods', namespace, name: pod.metadata.name },
+        idempotent: true,
+      });
+    } catch (e) {
+      const text = errText(e);
+      if (e instanceof KubeError && e.statusCode === 403 && /violates PodSecurity/.test(text)) {
+        throw new RefusedError(
+          `Pod Security in namespace "${namespace}" refuses the reboot pod (privileged, hostPID): label it pod-security.kubernetes.io/enforce=privileged (kubectl label namespace ${namespace} pod-security.kubernetes.io/enforce=privileged --overwrite), or name one that allows it with --reboot-namespace; nothing was changed`,
+          { cause: e, hint: text },
+        );
+      }
+      if (e instanceof KubeError && e.statusCode === 404) throw new RefusedError(`namespace "${namespace}" for the reboot pod does not exist: create it or pick another with --reboot-namespace; nothing was changed`, { cause: e });
+      throw e;
+    }
+  }
+
   /** Creates the privileged reboot pod on the node (replacing a leftover one). */
   async startRebootPod(node: string, operationId: string, namespace: string, image?: string): Promise<string> {
     const pod = rebootPod(node, operationId, namespace, image);

@@ -58,6 +58,8 @@ export function whyNotOursToReboot(node: KubeObject, operationId: string): strin
 }
 
 export const DEFAULT_REBOOT_IMAGE = 'docker.io/library/alpine:3.20';
+/** Where the reboot pod runs unless --reboot-namespace says otherwise (privileged under Pod Security by default). */
+export const DEFAULT_REBOOT_NAMESPACE = 'kube-system';
 export const REBOOT_COMMAND = ['nsenter', '-t', '1', '-m', '-u', '-i', '-n', '--', 'reboot'];
 
 /** A privileged hostPID pod pinned to the node that reboots it through PID 1's namespaces (as Kured does). */

@@ -16,7 +16,7 @@ import { formatDuration } from '../../util/duration.js';
 import { localIdentity } from '../../util/identity.js';
 import { describeDrainErrors } from './filters.js';
 import { bootId, DrainHelper, drainFailed, isCordoned } from './helper.js';
-import { readNodeMark, type NodeMark } from './node.js';
+import { DEFAULT_REBOOT_IMAGE, readNodeMark, type NodeMark } from './node.js';
 import { batches, describeMove, healthProblems, masterMoves, NODE_STEPS, resolveNodes, stepKey, stepTitle, whyNodeNotStartable, type NodeStep, type RebootMethod, type StepOptions } from './plan.js';
 import { RedisGuard } from './redis.js';
 import { describeGates, Gates, hasGates, type GateOptions } from './gates.js';
@@ -42,6 +42,8 @@ export interface DrainRebootRequest {
   rebootMethod: RebootMethod;
   rebootCommand?: string;
   rebootImage?: string;
+  /** where the reboot pod runs (default kube-system) */
+  rebootNamespace?: string;
   delayMs: number;
   timeoutMs: number;
   gracePeriodSeconds?: number;
@@ -297,6 +299,10 @@ export class DrainReboot {
 
   // ---------------------------------------------------------------- dry run
 
+  private get rebootNamespace(): string {
+    return this.req.rebootNamespace ?? SYSTEM_NAMESPACE;
+  }
+
   async plan(): Promise<PlanRow[]> {
     const rows: PlanRow[] = [];
     const backend = new ConfigMapJournalBackend(this.kube, SYSTEM_NAMESPACE);
@@ -352,6 +358,10 @@ export class DrainReboot {
           if (step === 'drain') {
             const sel = await this.helper.selection(node);
             action += `: ${sel.evict.length} pod${sel.evict.length === 1 ? '' : 's'}${sel.evict.length ? ` (${sel.evict.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(', ')})` : ''}`;
+            // what stays, as Kured leaves it (DaemonSet pods come back at once; the kubelet owns mirror pods)
+            const daemons = sel.warnings.get('ignoring DaemonSet-managed Pods') ?? [];
+            const left = [...daemons.map((p) => `DaemonSet pod ${p}`), ...sel.mirror.map((p) => `mirror pod ${p}`)];
+            if (left.length > 0) action += `; leaves ${left.join(', ')}`;
             if (sel.errors.size > 0) action += `; WOULD REFUSE: ${describeDrainErrors(node, sel.errors)}`;
           }
           rows.push({ node, step, action });
@@ -365,6 +375,8 @@ export class DrainReboot {
   // ---------------------------------------------------------------- run
 
   async run(): Promise<Outcome> {
+    // a namespace whose Pod Security forbids the reboot pod is named before anything changes (dry run too)
+    if (this.req.rebootMethod === 'pod' && !this.req.abort) await this.helper.checkRebootPodAdmitted(this.rebootNamespace, this.req.rebootImage);
     if (this.req.dryRun) return { kind: 'plan', rows: await this.plan() };
     const backend = new ConfigMapJournalBackend(this.kube, SYSTEM_NAMESPACE);
     const found = await backend.load(JOURNAL_NAME);
@@ -704,8 +716,8 @@ export class DrainReboot {
         await j.started(key('reboot'), `method ${this.req.rebootMethod}`);
         this.event(node, 'Rebooting', `kubectl-redis drain-reboot ${this.operationId} reboots the node (${this.req.rebootMethod})`);
         if (this.req.rebootMethod === 'pod') {
-          const pod = await this.helper.startRebootPod(node, this.operationId, SYSTEM_NAMESPACE, this.req.rebootImage);
-          r.info(`created reboot pod ${SYSTEM_NAMESPACE}/${pod}`);
+          const pod = await this.helper.startRebootPod(node, this.operationId, this.rebootNamespace, this.req.rebootImage);
+          r.info(`created reboot pod ${this.rebootNamespace}/${pod} (image ${this.req.rebootImage ?? DEFAULT_REBOOT_IMAGE})`);
         } else if (this.req.rebootMethod === 'command') {
           const code = await this.helper.runRebootCommand(node, this.req.rebootCommand ?? '');
           if (code !== 0) r.warn(`--reboot-command exited ${code} (a reboot often cuts its own connection); waiting for the new boot ID anyway`);
@@ -716,7 +728,7 @@ export class DrainReboot {
       const back = await this.helper.waitRebooted(node, before, this.req.timeoutMs, (s) => r.info(`${node}: ${s}`));
       result.bootIdAfter = bootId(back);
       r.info(`${node} is back: boot ID ${before ?? '?'} -> ${result.bootIdAfter ?? '?'}`);
-      if (this.req.rebootMethod === 'pod') await this.helper.deletePod(SYSTEM_NAMESPACE, `kubectl-redis-reboot-${node}`.slice(0, 63).replace(/-+$/, '')).catch(() => undefined);
+      if (this.req.rebootMethod === 'pod') await this.helper.deletePod(this.rebootNamespace, `kubectl-redis-reboot-${node}`.slice(0, 63).replace(/-+$/, '')).catch(() => undefined);
       await j.setFact(`${node}:bootIdAfter`, result.bootIdAfter);
       await patchObject(this.kube, NODES, undefined, node, lastRebootPatch(this.now().toISOString(), this.operationId, result.bootIdAfter), { kind: 'merge', idempotent: true });
       await j.done(key('reboot'), `boot ID ${result.bootIdAfter}`);
@@ -762,7 +774,7 @@ export class DrainReboot {
       } else {
         r.info(`${node}: nothing of ours on it`);
       }
-      await this.helper.deletePod(SYSTEM_NAMESPACE, `kubectl-redis-reboot-${node}`.slice(0, 63).replace(/-+$/, '')).catch(() => undefined);
+      await this.helper.deletePod(this.rebootNamespace, `kubectl-redis-reboot-${node}`.slice(0, 63).replace(/-+$/, '')).catch(() => undefined);
       results.push({ node, result: 'aborted', mastersMoved: [], podsEvicted: 0, durationMs: 0 });
     }
     await this.journal!.finish('aborted');
