@@ -26,6 +26,8 @@ export interface ApplyDeps {
   observe(): Promise<Observed>;
   /** A connection to the pod's Redis, or to its sentinel for sentinel actions (the caller caches and closes). */
   connect(pod: string, component?: 'redis' | 'sentinel'): Promise<RedisNode>;
+  /** Forget the cached connections to a pod (Sentinel closes clients' connections when it reconfigures a node). */
+  drop?(pod: string): Promise<void>;
   kube: KubeActions;
   /** Password MIGRATE uses towards the target node, and sentinels need after MONITOR (auth-pass). */
   redisAuth?: { username?: string; password: string };

@@ -254,9 +254,30 @@ async function sentinelFailover(a: FailoverAction, deps: ApplyDeps): Promise<voi
       return !!addr && podForHost(o, addr.host)?.name === a.pod;
     });
   } finally {
-    // restored whatever happened
-    for (const s of steer) await (await deps.connect(s.pod)).configSet('replica-priority', String(s.priority)).catch(() => undefined);
+    // restored whatever happened; Sentinel closed our connections to the replicas it reconfigured (CLIENT KILL
+    // TYPE normal), so each is tried again on a new connection
+    const left: string[] = [];
+    for (const s of steer) {
+      const ok = await retrying(6, 500, async () => {
+        await deps.drop?.(s.pod);
+        await (await deps.connect(s.pod)).configSet('replica-priority', String(s.priority));
+      });
+      if (!ok) left.push(`${s.pod} (was ${s.priority})`);
+    }
+    if (left.length > 0) throw new Error(`replica-priority is left at 0 on ${left.join(', ')}: set it back with CONFIG SET replica-priority on each`);
   }
+}
+
+async function retrying(times: number, delayMs: number, fn: () => Promise<void>): Promise<boolean> {
+  for (let i = 0; i < times; i++) {
+    try {
+      await fn();
+      return true;
+    } catch {
+      await sleep(delayMs);
+    }
+  }
+  return false;
 }
 
 async function replicationFailover(a: FailoverAction, deps: ApplyDeps): Promise<void> {

@@ -49,16 +49,21 @@ export async function observeTarget(session: TargetSession): Promise<Observed> {
 }
 
 /** Apply one planned failover (restart uses it for each master). */
-export function applyFailover(session: TargetSession, plan: FailoverPlan, observed: Observed, timeoutMs: number, progress: (e: ApplyEvent) => void): Promise<ApplyReport> {
+export async function applyFailover(session: TargetSession, plan: FailoverPlan, observed: Observed, timeoutMs: number, progress: (e: ApplyEvent) => void): Promise<ApplyReport> {
   const spec = session.ctx.observeInput.spec;
-  return applyPlan([plan.action], observed, {
+  const report = await applyPlan([plan.action], observed, {
     observe: () => session.observe(),
     connect: (pod, component) => session.connect(pod, component ?? 'redis'),
+    drop: (pod) => session.drop(pod),
     kube: kubeActions(session.kube, spec.namespace),
     redisAuth: spec.auth?.password !== undefined ? { username: spec.auth.username, password: spec.auth.password } : undefined,
     progress,
     postconditionTimeoutMs: timeoutMs,
   });
+  // Sentinel and REPLICAOF close the clients of the nodes they reconfigure: later steps connect afresh
+  const a = plan.action;
+  for (const pod of new Set([a.pod, a.fromPod, ...(a.steer ?? []).map((s) => s.pod), ...(a.repoint ?? [])])) await session.drop(pod);
+  return report;
 }
 
 export async function failover(session: TargetSession, opts: FailoverOptions): Promise<FailoverResult> {
