@@ -248,10 +248,20 @@ async function sentinelFailover(a: FailoverAction, deps: ApplyDeps): Promise<voi
         return steer.every((s) => recs.some((r) => podOfRecord(r) === s.pod && r['slave-priority'] === '0'));
       });
     }
-    await sentinel.sentinelFailover(masterName);
-    await until(`sentinel ${a.sentinelPod} names ${a.pod} master`, deps.postconditionTimeoutMs, async () => {
-      const addr = await sentinel.sentinelGetMasterAddrByName(masterName);
-      return !!addr && podForHost(o, addr.host)?.name === a.pod;
+    // SENTINEL FAILOVER alone lets the old master take writes until Sentinel converts it to a replica (seconds
+    // later, on its next INFO), and those writes are lost: pause them on the master first (a write waiting there
+    // fails with READONLY once it is a replica, never acknowledged), let the replica get every byte, switch, and
+    // re-point the old master ourselves the moment Sentinel names the new one
+    await pauseWrites(deps, a.fromPod, async (master) => {
+      const target = (await master.infoReplication()).masterReplOffset;
+      const heir = await deps.connect(a.pod);
+      await until(`${a.pod} has every byte of ${a.fromPod} (offset ${target})`, 5000, async () => ((await heir.infoReplication()).slaveReplOffset ?? -1) >= target);
+      await sentinel.sentinelFailover(masterName);
+      await until(`sentinel ${a.sentinelPod} names ${a.pod} master`, Math.min(deps.postconditionTimeoutMs, PAUSE_MS - 2000), async () => {
+        const addr = await sentinel.sentinelGetMasterAddrByName(masterName);
+        return !!addr && podForHost(o, addr.host)?.name === a.pod;
+      });
+      await master.replicaOf(a.toHost, a.toPort);
     });
   } finally {
     // restored whatever happened; Sentinel closed our connections to the replicas it reconfigured (CLIENT KILL
@@ -280,22 +290,30 @@ async function retrying(times: number, delayMs: number, fn: () => Promise<void>)
   return false;
 }
 
-async function replicationFailover(a: FailoverAction, deps: ApplyDeps): Promise<void> {
-  const master = await deps.connect(a.fromPod);
-  const heir = await deps.connect(a.pod);
-  // a bounded pause: if this process dies, the master takes writes again after 10 s by itself
-  await master.call('CLIENT', 'PAUSE', 10_000, 'WRITE');
-  let repointed: RedisNode[] = [];
+/** How long writes may stay paused on a master: if this process dies meanwhile, the master takes writes again after it by itself. */
+const PAUSE_MS = 15_000;
+
+/** CLIENT PAUSE WRITE on a master for the length of `fn`, bounded by PAUSE_MS, then CLIENT UNPAUSE. */
+async function pauseWrites(deps: ApplyDeps, pod: string, fn: (master: RedisNode) => Promise<void>): Promise<void> {
+  const master = await deps.connect(pod);
+  await master.call('CLIENT', 'PAUSE', PAUSE_MS, 'WRITE');
   try {
+    await fn(master);
+  } finally {
+    await master.call('CLIENT', 'UNPAUSE').catch(() => undefined);
+  }
+}
+
+async function replicationFailover(a: FailoverAction, deps: ApplyDeps): Promise<void> {
+  const heir = await deps.connect(a.pod);
+  await pauseWrites(deps, a.fromPod, async (master) => {
     const target = (await master.infoReplication()).masterReplOffset;
     await until(`${a.pod} has every byte of ${a.fromPod} (offset ${target})`, 5000, async () => ((await heir.infoReplication()).slaveReplOffset ?? -1) >= target);
     await heir.replicaOfNoOne();
     await moveLabels(a, deps);
-    repointed = await Promise.all((a.repoint ?? []).map((p) => deps.connect(p)));
+    const repointed = await Promise.all((a.repoint ?? []).map((p) => deps.connect(p)));
     await Promise.all(repointed.map((n) => n.replicaOf(a.toHost, a.toPort)));
-  } finally {
-    await master.call('CLIENT', 'UNPAUSE').catch(() => undefined);
-  }
+  });
 }
 
 /** Do the failover an action says (apply.ts calls this for kind 'failover', then waits for its postcondition). */
