@@ -71,11 +71,12 @@ function choose(o: Observed, master: string, replicas: string[], req: FailoverRe
   if (req.to) {
     const c = candidates.find((x) => x.pod === req.to);
     if (!c) throw new RefusedError(`--to: pod "${req.to}" is not a replica of ${master}${replicas.length > 0 ? ` (its replicas: ${replicas.join(', ')})` : ''}; name one of them, or --shard the master it replicates`);
+    if (fact(o, c.pod)?.reachable !== true) throw new RefusedError(`--to: ${c.pod} does not answer, so it cannot take over; pick another replica`);
     if (method === 'sentinel' && c.priority === 0) throw new RefusedError(`--to: ${c.pod} has replica-priority 0, so Sentinel never promotes it; pick another replica or change its replica-priority`);
     if (!forced && c.lag > IN_SYNC_BYTES) throw new RefusedError(`--to: ${c.pod} is not in sync with ${master}: ${behindText(c, o)}; wait for it to catch up, or pick another replica`);
     return { to: c.pod, candidates };
   }
-  const eligible = candidates.filter((c) => (forced || c.lag <= IN_SYNC_BYTES) && !(method === 'sentinel' && c.priority === 0));
+  const eligible = candidates.filter((c) => fact(o, c.pod)?.reachable === true && (forced || c.lag <= IN_SYNC_BYTES) && !(method === 'sentinel' && c.priority === 0));
   if (eligible.length === 0) {
     const why = candidates.length === 0 ? 'it has no replica' : candidates.map((c) => behindText(c, o)).join('; ');
     throw new RefusedError(`no replica of ${master} is in sync to take over (${why}); a failover now would lose writes, so wait until one has caught up`);
@@ -141,7 +142,9 @@ function clusterPlan(o: Observed, req: FailoverRequest): FailoverPlan {
     throw new UsageError(`a Redis Cluster has ${masters.length} masters: name the shard with --shard MASTER_POD (${masters.map((m) => m.pod).join(', ')}) or the replica with --to POD`);
   }
   const warnings = forcedCheck(o, master, req);
-  const replicas = replicasOf(pic, masterId).map((m) => m.pod);
+  // its replicas that answer, and those the others know that do not (named, so the refusal says why)
+  const silent = [...pic.down.entries()].filter(([id]) => pic.members.some((m) => m.view.some((e) => e.id === id && e.masterId === masterId))).map(([, pod]) => pod);
+  const replicas = [...replicasOf(pic, masterId).map((m) => m.pod), ...silent.filter((p) => p !== master)];
   const { to, candidates } = choose(o, master, replicas, req, 'cluster');
   const toId = pic.members.find((m) => m.pod === to)!.id;
   const mode = req.force ? 'force' : req.takeover ? 'takeover' : 'default';
