@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { KubectlRedisError, UsageError } from '../errors.js';
 import { requirePermissions, type Permission } from '../kube/access.js';
-import { TargetSession } from '../reconcile/session.js';
+import { TargetSession, type TargetContext } from '../reconcile/session.js';
 import type { ApplyEvent } from '../reconcile/apply.js';
 import type { FailoverPlan } from '../reconcile/failover.js';
 import { resolveTarget, type Target } from '../targets/index.js';
@@ -22,6 +22,13 @@ export function maintenancePermissions(t: Target, direct: boolean): Permission[]
     { verb: 'patch', group: '', resource: 'pods', namespace: t.namespace },
     { verb: 'create', group: '', resource: 'configmaps', namespace: t.namespace },
   ];
+}
+
+/** The operator hold patches the target's object (its operator's pause key) when it will pause a running operator. */
+export function holdPermissions(ctx: TargetContext, noPause: boolean): Permission[] {
+  const t = ctx.target;
+  if (noPause || !ctx.operator.running || ctx.observeInput.pause.paused || ctx.mechanism.type !== 'annotation') return [];
+  return [{ verb: 'patch', group: t.resource.group, resource: t.resource.plural, namespace: t.namespace, name: t.name }];
 }
 
 /** Progress lines of one applied action. */
@@ -72,6 +79,7 @@ Refused (exit 4): --to a pod that is not a replica of that master, no replica in
     if (!f['dry-run']) await requirePermissions(kube, maintenancePermissions(target, f.direct));
     const session = await TargetSession.open(kube, target, { direct: f.direct });
     this.onCleanup(() => session.close());
+    if (!f['dry-run']) await requirePermissions(kube, holdPermissions(session.ctx, f['no-pause']));
     const c = palette(process.stderr);
     const progress = this.progress();
     const result = await failover(session, {

@@ -8,7 +8,7 @@ import { parseDuration } from '../util/duration.js';
 import { restart } from '../workflows/restart/index.js';
 import { renderOutput, toJson, toYaml } from '../render/output.js';
 import { restartSpec } from '../render/maintenance.js';
-import { applyProgress, maintenancePermissions } from './failover.js';
+import { applyProgress, holdPermissions, maintenancePermissions } from './failover.js';
 
 const POD_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
@@ -55,6 +55,7 @@ resumed at the end, or by the re-run or --abort after a crash; --no-pause skips 
     if (!f['dry-run']) await requirePermissions(kube, [...maintenancePermissions(target, f.direct), { verb: 'delete', group: '', resource: 'pods', namespace: target.namespace }]);
     const session = await TargetSession.open(kube, target, { direct: f.direct });
     this.onCleanup(() => session.close());
+    if (!f['dry-run']) await requirePermissions(kube, holdPermissions(session.ctx, f['no-pause']));
     const progress = this.progress();
     const result = await restart(session, {
       pods, dryRun: f['dry-run'], resume: f.resume, abort: f.abort, noPause: f['no-pause'], timeoutMs, reporter: progress, progress: applyProgress(progress),
