@@ -12,7 +12,7 @@ import type { ApplyEvent } from '../../reconcile/apply.js';
 import { describeCondition, holds } from '../../reconcile/conditions.js';
 import { diagnose, podForHost } from '../../reconcile/diagnose.js';
 import { IN_SYNC_BYTES, planFailover } from '../../reconcile/failover.js';
-import { Journal } from '../../reconcile/journal.js';
+import { Journal, type StepRecord } from '../../reconcile/journal.js';
 import { ConfigMapJournalBackend } from '../../reconcile/journal-configmap.js';
 import type { TargetSession } from '../../reconcile/session.js';
 import type { Condition, FindingKind, Observed, PlanRow, Reporter } from '../../reconcile/types.js';
@@ -71,10 +71,10 @@ export function restartOrder(o: Observed, pods: string[]): Array<{ pod: string; 
 
 const stepOf = (pod: string) => `pod/${pod}`;
 
-function rowsOf(order: Array<{ pod: string; role: string }>, journal?: Journal): PlanRow[] {
+function rowsOf(order: Array<{ pod: string; role: string }>, steps?: Record<string, StepRecord>): PlanRow[] {
   return order.map((x, i) => ({
     n: i + 1, pod: x.pod, step: x.role === 'master' ? 'failover+restart' : 'restart',
-    state: journal?.isDone(stepOf(x.pod)) ? 'done' : journal?.wasStarted(stepOf(x.pod)) ? 'in progress' : 'to do',
+    state: steps?.[stepOf(x.pod)]?.status === 'done' ? 'done' : steps?.[stepOf(x.pod)]?.status === 'started' ? 'in progress' : 'to do',
     action: x.role === 'master' ? `fail ${x.pod} over to an in-sync replica, then delete it and wait until it is back in sync` : `delete ${x.pod} and wait until it is back${x.role === 'sentinel' ? ' and every sentinel agrees' : ' in sync'}`,
   }));
 }
@@ -112,7 +112,8 @@ export async function restart(session: TargetSession, opts: RestartOptions): Pro
     order = restartOrder(observed, opts.pods.length > 0 ? [...new Set(opts.pods)] : all);
     args = { pods: opts.pods.length > 0 ? [...new Set(opts.pods)].sort() : null };
   }
-  if (opts.dryRun) return { outcome: 'dry-run', rows: rowsOf(order, undefined), restarted: [] };
+  // a dry run during an interrupted restart shows where it stands
+  if (opts.dryRun) return { outcome: 'dry-run', rows: rowsOf(order, resuming ? live.doc.steps : undefined), restarted: [] };
   if (!resuming) {
     const problems = unsettled(observed);
     if (problems.length > 0) throw new RefusedError(`${target.ref} is not healthy, and restarting its pods would make it worse: ${problems.join('; ')}; run kubectl redis heal ${target.ref} -n ${ns} first`);
@@ -144,10 +145,10 @@ export async function restart(session: TargetSession, opts: RestartOptions): Pro
   }
   if (failure) {
     await journal.fail(failure).catch(() => undefined);
-    return { outcome: 'failed', rows: rowsOf(order, journal), restarted, opId: journal.id, failure, resumed: journal.resumed };
+    return { outcome: 'failed', rows: rowsOf(order, journal.snapshot.steps), restarted, opId: journal.id, failure, resumed: journal.resumed };
   }
   await journal.finish('done');
-  return { outcome: 'done', rows: rowsOf(order, journal), restarted, opId: journal.id, resumed: journal.resumed };
+  return { outcome: 'done', rows: rowsOf(order, journal.snapshot.steps), restarted, opId: journal.id, resumed: journal.resumed };
 }
 
 async function podUid(session: TargetSession, pod: string): Promise<string | undefined> {
