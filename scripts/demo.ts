@@ -123,6 +123,22 @@ const STEPS: Step[] = [
     },
   },
   {
+    title: 'kubectl redis failover',
+    explain: 'A planned switchover of sessions: the candidates and how far behind each is, then writes paused on the master, SENTINEL FAILOVER steered to the most in-sync replica on another node (replica-priority 0 on the others meanwhile, restored after), every sentinel agreeing.',
+    async run(d) {
+      must(await d.plugin(['failover', 'rf/sessions', '-n', 'redis', '--dry-run']), 'failover --dry-run');
+      must(await d.plugin(['failover', 'rf/sessions', '-n', 'redis', '--yes'], { timeoutMs: 180_000 }), 'failover');
+    },
+  },
+  {
+    title: 'kubectl redis restart',
+    explain: 'A rolling restart of orders: replicas first, each master after a CLUSTER FAILOVER, the OT operator paused meanwhile and resumed after; each pod waited for until it has its node id back, is in sync and every node agrees.',
+    async run(d) {
+      must(await d.plugin(['restart', 'rediscluster/orders', '-n', 'redis', '--yes'], { timeoutMs: 600_000 }), 'restart');
+      must(await d.plugin(['status', 'rediscluster/orders', '-n', 'redis'], { timeoutMs: 120_000 }), 'status');
+    },
+  },
+  {
     title: 'kubectl redis drain-reboot',
     explain: 'Reboot east-node-2 the safe way: cordon (with our mark), move every Redis master off it first, evict like kubectl drain, wait, re-check that nobody uncordoned it meanwhile (seed 004), reboot, new bootID, uncordon, wait until Redis is healthy.',
     async run(d) {

@@ -5,6 +5,7 @@ import type { RedisNode } from '../redis/connect.js';
 import { RedisError, errText } from '../errors.js';
 import { waitFor, notYet } from '../kube/wait.js';
 import { describeCondition, holds } from './conditions.js';
+import { executeFailover, retriable } from './failover.js';
 import type { Action, Condition, Observed } from './types.js';
 
 export interface KubeActions {
@@ -25,6 +26,8 @@ export interface ApplyDeps {
   observe(): Promise<Observed>;
   /** A connection to the pod's Redis, or to its sentinel for sentinel actions (the caller caches and closes). */
   connect(pod: string, component?: 'redis' | 'sentinel'): Promise<RedisNode>;
+  /** Forget the cached connections to a pod (Sentinel closes clients' connections when it reconfigures a node). */
+  drop?(pod: string): Promise<void>;
   kube: KubeActions;
   /** Password MIGRATE uses towards the target node, and sentinels need after MONITOR (auth-pass). */
   redisAuth?: { username?: string; password: string };
@@ -135,6 +138,8 @@ async function execute(a: Action, deps: ApplyDeps): Promise<void> {
       return deps.kube.patchAnnotation(a.object, a.key, a.value);
     case 'scaleDeployment':
       return deps.kube.scaleDeployment(a.name, a.replicas);
+    case 'failover':
+      return executeFailover(a, deps);
   }
 }
 
@@ -219,7 +224,7 @@ export async function applyPlan(actions: Action[], first: Observed, deps: ApplyD
             for (const x of sent) {
               // a manual CLUSTER FAILOVER that cannot finish within Redis's 5 s window (the replica was still
               // catching up) is dropped silently: ask again, which is harmless if it is already under way
-              if (x.a.kind === 'clusterFailover' && Date.now() - x.lastSent > FAILOVER_RETRY_MS) {
+              if (retriable(x.a) && Date.now() - x.lastSent > FAILOVER_RETRY_MS) {
                 x.lastSent = Date.now();
                 await execute(x.a, deps).catch(() => undefined);
               }

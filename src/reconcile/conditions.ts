@@ -1,7 +1,7 @@
 // Whether an action's precondition / postcondition holds in an observation. Pure: apply re-observes and asks.
 import type { ClusterNodeEntry } from '../redis/types.js';
-import type { Condition, Observed, RedisNodeFact } from './types.js';
 import { podForHost } from './diagnose.js';
+import type { Condition, Observed, RedisNodeFact } from './types.js';
 
 function node(o: Observed, pod: string): RedisNodeFact | undefined {
   return o.redis.find((r) => r.pod === pod);
@@ -102,7 +102,45 @@ export function holds(o: Observed, c: Condition): boolean {
     case 'deploymentReplicas':
       // Kubernetes-object conditions are checked by apply against the API, not the Redis observation.
       return true;
+    case 'inSync':
+      return lagOf(o, c.pod, c.masterPod) <= c.maxLagBytes;
+    case 'replicaOfPod': {
+      const rep = node(o, c.pod)?.replication;
+      return rep?.role === 'replica' && rep.masterLinkStatus === 'up' && podForHost(o, rep.masterHost)?.name === c.masterPod;
+    }
+    case 'clusterRoleAgreed': {
+      const views = o.redis.filter((r) => r.reachable && r.clusterNodes);
+      return views.length > 0 && views.every((r) => {
+        const e = r.clusterNodes?.find((x) => x.id === c.nodeId);
+        return !!e && e.role === c.role && !e.failed && (c.role === 'master' || e.masterId === c.masterId);
+      });
+    }
+    case 'sentinelMasterPod': {
+      const s = o.sentinels.find((x) => x.pod === c.pod);
+      return !!s?.reachable && !!s.master && podForHost(o, s.master.ip)?.name === c.masterPod;
+    }
+    case 'nodeId':
+      return myself(node(o, c.pod))?.id === c.id;
   }
+}
+
+/**
+ * How many bytes of the replication stream `pod` lacks of `masterPod`'s (Infinity when its link is down, it is
+ * not that master's replica, or either does not answer). The two offsets are read at slightly different moments,
+ * so a replica of a master under writes is a few bytes behind even when in sync.
+ */
+export function lagOf(o: Observed, pod: string, masterPod: string): number {
+  const rep = node(o, pod)?.replication;
+  const m = node(o, masterPod)?.replication;
+  if (!rep || !m || !node(o, pod)?.reachable || rep.role !== 'replica' || rep.masterLinkStatus !== 'up' || rep.masterSyncInProgress) return Infinity;
+  if (podForHost(o, rep.masterHost)?.name !== masterPod && !replicatesInCluster(o, pod, masterPod)) return Infinity;
+  return Math.max(0, m.masterReplOffset - (rep.slaveReplOffset ?? 0));
+}
+
+function replicatesInCluster(o: Observed, pod: string, masterPod: string): boolean {
+  const me = myself(node(o, pod));
+  const master = myself(node(o, masterPod));
+  return !!me && !!master && me.masterId === master.id;
 }
 
 export function describeCondition(c: Condition): string {
@@ -126,5 +164,10 @@ export function describeCondition(c: Condition): string {
     case 'podGone': return `pod ${c.pod} was re-created`;
     case 'annotation': return `${c.object} has ${c.key}=${c.value ?? '(none)'}`;
     case 'deploymentReplicas': return `deployment ${c.name} has ${c.replicas} replicas`;
+    case 'inSync': return `${c.pod} is in sync with ${c.masterPod} (at most ${c.maxLagBytes} bytes behind, link up)`;
+    case 'replicaOfPod': return `${c.pod} replicates ${c.masterPod} with the link up`;
+    case 'clusterRoleAgreed': return `every node sees ${c.nodeId.slice(0, 8)} as ${c.role === 'master' ? 'master' : `replica of ${c.masterId?.slice(0, 8)}`}`;
+    case 'sentinelMasterPod': return `sentinel ${c.pod} names ${c.masterPod} master`;
+    case 'nodeId': return `${c.pod} has node id ${c.id.slice(0, 8)}`;
   }
 }

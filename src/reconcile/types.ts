@@ -203,7 +203,17 @@ export type Condition =
   | { type: 'podLabel'; pod: string; key: string; value: string }
   | { type: 'podGone'; pod: string }
   | { type: 'annotation'; object: string; key: string; value: string | null }
-  | { type: 'deploymentReplicas'; name: string; replicas: number };
+  | { type: 'deploymentReplicas'; name: string; replicas: number }
+  /** the replica's link to `masterPod` is up and it is at most `maxLagBytes` behind it */
+  | { type: 'inSync'; pod: string; masterPod: string; maxLagBytes: number }
+  /** the replica replicates `masterPod` (by IP or by the hostname it announces) with the link up */
+  | { type: 'replicaOfPod'; pod: string; masterPod: string }
+  /** every reachable cluster node sees node `nodeId` as master, or as a replica of `masterId` */
+  | { type: 'clusterRoleAgreed'; nodeId: string; role: 'master' | 'replica'; masterId?: string }
+  /** sentinel `pod` names `masterPod` (by IP or hostname) as the master */
+  | { type: 'sentinelMasterPod'; pod: string; masterPod: string }
+  /** the pod's Redis has this cluster node id (a restarted pod kept its nodes.conf) */
+  | { type: 'nodeId'; pod: string; id: string };
 
 interface ActionBase {
   /** stable within one plan: `<seq>-<kind>` */
@@ -211,8 +221,8 @@ interface ActionBase {
   /** where it runs (for a grouped FORGET: the first of `pods`) */
   pod: string;
   description: string;
-  /** the finding it fixes */
-  why: FindingKind;
+  /** the finding it fixes, or planned maintenance (failover, restart) */
+  why: FindingKind | 'maintenance';
   precondition: Condition[];
   postcondition: Condition[];
   risk: 'safe' | 'data-loss';
@@ -248,7 +258,32 @@ export type KubeAction =
   | (ActionBase & { kind: 'patchAnnotation'; object: string; key: string; value: string | null })
   | (ActionBase & { kind: 'scaleDeployment'; name: string; replicas: number });
 
-export type Action = ClusterAction | SentinelAction | KubeAction;
+/**
+ * A coordinated failover from `fromPod` to the replica `pod` (reconcile/failover.ts plans and executes it):
+ * cluster: CLUSTER FAILOVER on the replica; sentinel: SENTINEL FAILOVER with the other replicas' replica-priority
+ * set to 0 while it runs (restored after); replication without Sentinel: writes paused on the master, the replica
+ * promoted once caught up, the others (old master included) re-pointed. Role labels follow in every case.
+ */
+export type FailoverAction = ActionBase & {
+  kind: 'failover';
+  method: 'cluster' | 'sentinel' | 'replication';
+  fromPod: string;
+  mode: 'default' | 'force' | 'takeover';
+  /** ip and port other pods re-point to (replication) */
+  toHost: string;
+  toPort: number;
+  /** sentinel: the master name and the sentinel asked */
+  masterName?: string;
+  sentinelPod?: string;
+  /** sentinel: the other replicas and their replica-priority, set to 0 while steering and restored after */
+  steer?: Array<{ pod: string; priority: number }>;
+  /** replication: the pods re-pointed at the new master (the old master included) */
+  repoint?: string[];
+  /** the role label to move, when the operator or chart keeps one (its master Service selects on it) */
+  label?: { key: string; masterValue: string; replicaValue: string };
+};
+
+export type Action = ClusterAction | SentinelAction | KubeAction | FailoverAction;
 export type ActionKind = Action['kind'];
 
 /** An action before plan numbers it. */
