@@ -2,8 +2,8 @@
 // same node of the same demo sandbox in one run, each with a write probe on every system of the demo (OT
 // RedisCluster orders, Bitnami redis-cluster cache, spotahome RedisFailover sessions through its sentinels).
 // Target (issue 9): longest write gap <= 1 s and >= 10x shorter than the plain drain; no acknowledged write lost.
-import { cliAvailable, fmtMs, pods, ratio, relinkReplicas, replicasLinked, timeUntil, unavailable, type Benchmark, type BenchContext, type Row, type TestSandbox } from './lib.js';
-import { clusterCheckResult, redisCli, secret, sleep } from '../test/support/redis.js';
+import { cliAvailable, fmtMs, groupHealthy, pods, ratio, relinkReplicas, timeUntil, unavailable, type Benchmark, type BenchContext, type Row, type TestSandbox } from './lib.js';
+import { redisCli, secret, sleep } from '../test/support/redis.js';
 import { probeLine, startProbe, type Probe, type ProbeReport } from './probe.js';
 
 const NS = 'redis';
@@ -35,18 +35,7 @@ async function passwords(sb: TestSandbox): Promise<Record<string, string>> {
 }
 
 /** Every system answering as it should: cluster check OK, or one master with all replicas linked. */
-async function healthy(sb: TestSandbox, s: System, password: string): Promise<boolean> {
-  const ps = await pods(sb, NS, s.selector);
-  if (ps.length === 0 || ps.some((p) => !p.ready || !p.ip)) return false;
-  if (s.mode === 'cluster') return (await clusterCheckResult(password, ps[0].ip, 30_000)).ok && (await replicasLinked(password, ps.map((p) => p.ip)));
-  let masters = 0;
-  for (const p of ps) {
-    const info = (await redisCli(p.ip, 6379, password, ['INFO', 'replication'], 10_000)).stdout;
-    if (info.includes('role:master')) masters++;
-    else if (!info.includes('master_link_status:up')) return false;
-  }
-  return masters === 1;
-}
+const healthy = (sb: TestSandbox, s: System, password: string): Promise<boolean> => groupHealthy(sb, NS, s, password, true);
 
 async function ensureHealthy(ctx: BenchContext, sb: TestSandbox, pw: Record<string, string>): Promise<void> {
   for (const s of SYSTEMS) {

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, sandboxAt, startSandbox, type RunResult, type TestSandbox } from '../test/support/sandbox.js';
-import { redisCli, sleep } from '../test/support/redis.js';
+import { clusterCheckResult, pods as podViews, redisCli, sleep } from '../test/support/redis.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 /** The checkout whose built CLI is measured: this one, or the worktree `--compare REF` built (KUBECTL_REDIS_CLI_ROOT). */
@@ -293,4 +293,21 @@ export async function relinkReplicas(password: string, nodes: PodAddr[]): Promis
 
 export function cliAvailable(command: string): Promise<boolean> {
   return run(process.execPath, [CLI, command, '--help'], { timeoutMs: 30_000 }).then((r) => r.code === 0 && !/not found/i.test(r.stderr));
+}
+
+/**
+ * A group healthy enough to measure again: every pod Ready; a cluster passes redis-cli --cluster check (and, with
+ * `linked`, every replica's link is up); a Sentinel or replication group has one master and every replica linked.
+ */
+export async function groupHealthy(sb: TestSandbox, ns: string, s: { selector: string; mode: string }, password: string, linked = false): Promise<boolean> {
+  const ps = await podViews(sb, ns, s.selector);
+  if (ps.length === 0 || ps.some((p) => !p.ready || !p.ip)) return false;
+  if (s.mode === 'cluster') return (await clusterCheckResult(password, ps[0].ip, 30_000)).ok && (!linked || (await replicasLinked(password, ps.map((p) => p.ip))));
+  let masters = 0;
+  for (const p of ps) {
+    const info = (await redisCli(p.ip, 6379, password, ['INFO', 'replication'], 10_000)).stdout;
+    if (info.includes('role:master')) masters++;
+    else if (!info.includes('master_link_status:up')) return false;
+  }
+  return masters === 1;
 }

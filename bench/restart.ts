@@ -3,8 +3,8 @@
 // sandbox (OT RedisCluster orders: its leader StatefulSet; spotahome RedisFailover sessions: rfr-sessions through its
 // sentinels), and the gap of a planned `kubectl redis failover`. Targets (issue 21): restart <= 0.5 s on Redis
 // Cluster, <= 1 s on Sentinel, >= 10x shorter than the rollout; failover <= 0.3 s on Redis Cluster.
-import { fmtMs, pods, ratio, timeUntil, unavailable, cliAvailable, type Benchmark, type BenchContext, type Row, type TestSandbox } from './lib.js';
-import { clusterCheckResult, redisCli, secret, sleep } from '../test/support/redis.js';
+import { fmtMs, groupHealthy, pods, ratio, timeUntil, unavailable, cliAvailable, type Benchmark, type BenchContext, type Row, type TestSandbox } from './lib.js';
+import { redisCli, secret, sleep } from '../test/support/redis.js';
 import { probeLine, startProbe, type ProbeReport } from './probe.js';
 
 const NS = 'redis';
@@ -36,18 +36,7 @@ const SYSTEMS: System[] = [
 ];
 const FACTOR = 10;
 
-async function healthy(sb: TestSandbox, s: System, password: string): Promise<boolean> {
-  const ps = await pods(sb, NS, s.selector);
-  if (ps.length === 0 || ps.some((p) => !p.ready || !p.ip)) return false;
-  if (s.mode === 'cluster') return (await clusterCheckResult(password, ps[0].ip, 30_000)).ok;
-  let masters = 0;
-  for (const p of ps) {
-    const info = (await redisCli(p.ip, 6379, password, ['INFO', 'replication'], 10_000)).stdout;
-    if (info.includes('role:master')) masters++;
-    else if (!info.includes('master_link_status:up')) return false;
-  }
-  return masters === 1;
-}
+const healthy = (sb: TestSandbox, s: System, password: string): Promise<boolean> => groupHealthy(sb, NS, s, password);
 
 async function ensureHealthy(ctx: BenchContext, sb: TestSandbox, s: System, password: string): Promise<void> {
   if ((await timeUntil(() => healthy(sb, s, password), 90_000, 1000)) !== undefined) return;
