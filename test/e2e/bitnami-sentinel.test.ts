@@ -107,9 +107,13 @@ describe('Bitnami redis with Sentinel on the chart defaults', { timeout: 600_000
     let healed = false;
     for (let attempt = 0; attempt < 3 && !healed; attempt++) {
       const [m] = await masters();
-      const keys = Number(first((await redisCli(m.ip, 6379, password, ['DBSIZE'])).stdout));
       const replica = (await ready()).filter((p) => p.name !== m.name)[attempt % 2];
       assert.equal(first((await redisCli(replica.ip, 6379, password, ['REPLICAOF', 'NO', 'ONE'])).stdout), 'OK');
+      // clients that reached each side wrote to it: the histories diverged for certain (the hellos alone may not
+      // have moved the offsets yet when heal looks)
+      assert.equal(first((await redisCli(replica.ip, 6379, password, ['SET', `split:${attempt}`, 'replica-side'])).stdout), 'OK');
+      assert.equal(first((await redisCli(m.ip, 6379, password, ['SET', `split:${attempt}`, 'master-side'])).stdout), 'OK');
+      const keys = Number(first((await redisCli(m.ip, 6379, password, ['DBSIZE'])).stdout));
       assert.equal((await masters()).length, 2, 'the split is made');
       const refused = await sb.cli(['heal', 'sts/queue-node', '-n', NS, '--yes', '--step-timeout', '60s'], { timeoutMs: 240_000 });
       if (refused.code === 0 && /nothing to heal/.test(refused.stdout)) {

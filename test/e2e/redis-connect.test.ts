@@ -112,9 +112,9 @@ describe('passwords', () => {
     assertNoSecret(err, 'not-the-password', PASSWORD);
   });
 
-  test('a wrong ACL user and password is the same sentence', async () => {
+  test('a wrong ACL user and password is the same sentence, naming the user', async () => {
     const err = await rejected(connectPod({ ...base, auth: { username: 'nobody', password: 'nope-nope' } }));
-    assert.match(err.message, /^wrong password for Redis in pod redis\/orders-leader-0/);
+    assert.match(err.message, /^wrong password for user "nobody" of Redis in pod redis\/orders-leader-0: check the Secret redis\/orders-auth key password$/);
     assertNoSecret(err, 'nope-nope');
   });
 
