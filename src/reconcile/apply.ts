@@ -18,7 +18,9 @@ export type ApplyEvent =
   | { type: 'start'; index: number; total: number; action: Action }
   | { type: 'skip'; index: number; total: number; action: Action; reason: string }
   | { type: 'done'; index: number; total: number; action: Action; ms: number }
-  | { type: 'waiting'; action: Action; state: string };
+  | { type: 'waiting'; action: Action; state: string }
+  /** a moveSlots action closed `slots` more slots, with `keys` keys moved */
+  | { type: 'moved'; action: Action; slots: number; keys: number };
 
 export interface ApplyDeps {
   /** A fresh observation of the target. */
@@ -74,6 +76,91 @@ async function migrateSlotKeys(a: Extract<Action, { kind: 'migrateKeys' }>, deps
   }
 }
 
+type MoveSlots = Extract<Action, { kind: 'moveSlots' }>;
+
+/** MIGRATE every key of one slot from `from` to the receiver, `pipeline` keys per MIGRATE; returns the keys moved. */
+async function migrateAllKeys(a: MoveSlots, from: RedisNode, slot: number, deps: ApplyDeps): Promise<number> {
+  const [host, portText] = a.toAddress.split(':');
+  const port = Number(portText);
+  let moved = 0;
+  for (;;) {
+    const keys = await from.getKeysInSlot(slot, a.pipeline);
+    if (keys.length === 0) return moved;
+    try {
+      await from.migrate(host, port, keys, { auth: deps.redisAuth, timeoutMs: 10_000 });
+    } catch (e) {
+      if (!/BUSYKEY/i.test(errText(e))) throw e;
+      // a key on both sides (an earlier run's MIGRATE that timed out after the copy) moves only if both copies agree
+      const to = await deps.connect(a.toPod);
+      for (const key of keys) {
+        const [mine, theirs] = await Promise.all([from.call('DUMP', key), to.call('DUMP', key)]);
+        if (theirs !== null && !Buffer.from(String(mine)).equals(Buffer.from(String(theirs)))) {
+          throw new RedisError(`key of slot ${slot} exists on ${a.pod} and ${a.toPod} with different values; resolve it by hand, then re-run`);
+        }
+        await from.migrate(host, port, [key], { auth: deps.redisAuth, replace: true, timeoutMs: 10_000 });
+      }
+    }
+    moved += keys.length;
+    // Test hook (the kill -9 e2e): die with the slot open and its keys split between the two masters.
+    if (process.env.KUBECTL_REDIS_DIE_MID_MOVE === '1') process.kill(process.pid, 'SIGKILL');
+  }
+}
+
+/**
+ * A slot move as redis/redis src/redis-cli.c clusterManagerMoveSlot does it, for every slot of the action at once
+ * where Redis allows it: SETSLOT IMPORTING on the receiver and MIGRATING on the source (sent together, each a
+ * round trip for all slots), MIGRATE of each slot's keys, then SETSLOT NODE on the receiver first, then the source,
+ * then every other master (the order CLUSTER SETSLOT's documentation gives, so no node points clients back at the
+ * source). What an earlier run already did is read from the two nodes' own views and not done again: a slot the
+ * receiver owns only needs its NODE sent on; a slot already importing / migrating is not set again.
+ */
+async function moveSlots(a: MoveSlots, deps: ApplyDeps): Promise<void> {
+  const [from, to] = await Promise.all([deps.connect(a.pod), deps.connect(a.toPod)]);
+  const [fromView, toView] = await Promise.all([from.clusterNodes(), to.clusterNodes()]);
+  const me = (v: typeof fromView) => v.entries.find((e) => e.myself);
+  const owns = (e: ReturnType<typeof me>, s: number) => !!e?.slots.some(([x, y]) => s >= x && s <= y);
+  const fromSelf = me(fromView);
+  const toSelf = me(toView);
+  const pending = a.slots.filter((s) => !owns(toSelf, s));
+  const importing = pending.filter((s) => !toSelf?.importing.some((i) => i.slot === s && i.from === a.fromNodeId));
+  const migrating = pending.filter((s) => owns(fromSelf, s) && !fromSelf?.migrating.some((m) => m.slot === s && m.to === a.toNodeId));
+  await to.batch(() => Promise.all(importing.map((s) => to.clusterSetSlot(s, 'IMPORTING', a.fromNodeId))));
+  await from.batch(() => Promise.all(migrating.map((s) => from.clusterSetSlot(s, 'MIGRATING', a.toNodeId))));
+  // which slots hold keys, asked for all at once; only those need MIGRATE
+  const counts = await from.batch(() => Promise.all(pending.map((s) => from.countKeysInSlot(s))));
+  let keys = 0;
+  const others = a.masters.filter((p) => p !== a.pod && p !== a.toPod);
+  const flush = async (slots: number[]) => {
+    if (slots.length === 0) return;
+    await to.batch(() => Promise.all(slots.map((s) => to.clusterSetSlot(s, 'NODE', a.toNodeId))));
+    // A master that gave away its last slot turns into a replica of the receiver by itself as soon as the
+    // receiver's claim reaches it (Redis 7, cluster-allow-replica-migration yes): it knows the new owner already.
+    await from.batch(() => Promise.all(slots.map((s) => from.clusterSetSlot(s, 'NODE', a.toNodeId).catch((e: unknown) => {
+      if (!/only with masters/i.test(errText(e))) throw e;
+    }))));
+    await Promise.all(others.map(async (p) => {
+      const n = await deps.connect(p);
+      await n.batch(() => Promise.all(slots.map((s) => n.clusterSetSlot(s, 'NODE', a.toNodeId))));
+    }));
+    deps.progress({ type: 'moved', action: a, slots: slots.length, keys });
+    keys = 0;
+  };
+  // slots are closed in runs: the empty ones together, each slot with keys right after its keys moved (an open slot
+  // costs clients an ASK redirection per missing key, so none stays open longer than its own MIGRATE)
+  let run: number[] = a.slots.filter((s) => !pending.includes(s));
+  for (const [i, s] of pending.entries()) {
+    if (Number(counts[i]) > 0) {
+      await flush(run);
+      run = [];
+      keys += await migrateAllKeys(a, from, s, deps);
+      await flush([s]);
+    } else {
+      run.push(s);
+    }
+  }
+  await flush(run);
+}
+
 /** Do the one thing an action says. Idempotent where Redis allows it (a FORGET of an unknown node is done). */
 async function execute(a: Action, deps: ApplyDeps): Promise<void> {
   switch (a.kind) {
@@ -103,6 +190,8 @@ async function execute(a: Action, deps: ApplyDeps): Promise<void> {
       return (await deps.connect(a.pod)).clusterAddSlotsRange(a.ranges);
     case 'migrateKeys':
       return migrateSlotKeys(a, deps);
+    case 'moveSlots':
+      return moveSlots(a, deps);
     case 'clusterReplicate':
       return (await deps.connect(a.pod)).clusterReplicate(a.masterId);
     case 'clusterFailover':

@@ -80,6 +80,7 @@ export function buildObserved(input: ObserveInput, c: Collected, pdbObjects: Kub
     if (r.keysBySlot) f.keysBySlot = r.keysBySlot;
     if (r.keys !== undefined) f.dbsize = r.keys;
     if (r.usedMemory !== undefined) f.usedMemory = r.usedMemory;
+    if (r.maxMemory !== undefined) f.maxMemory = r.maxMemory;
     return f;
   });
   const masterName = input.spec.sentinelMasterName ?? 'mymaster';
