@@ -37,7 +37,9 @@ Redis Cluster: MEET the new address of a restarted node, FORGET gone nodes on ev
 uncovered slots, make every node agree on the slot map, REPLICATE orphan replicas, move replicas off their master's
 Kubernetes node. Sentinel and replication: one master, every sentinel monitoring it, stale entries reset.
 When data could be lost (two masters with diverged data) heal stops and shows both unless --prefer names the winner.
-Heal of a target whose operator is running and not paused warns that the operator may fight the fix.`;
+While it changes Redis, heal pauses the target's running operator with the operator's own key (recorded as by
+"kubectl-redis heal op=<id>", until a few minutes ahead) and resumes it at the end; someone else's pause is left as it
+is. --no-pause skips that, with a warning that the operator may fight the fix.`;
   static override examples = [
     { description: 'See what heal would do', command: '<%= config.bin %> heal rediscluster/orders -n redis --dry-run' },
     { description: 'Heal without a prompt', command: '<%= config.bin %> heal sts/cache -n redis --yes' },
@@ -52,6 +54,7 @@ Heal of a target whose operator is running and not paused warns that the operato
     only: Flags.string({ summary: `Fix only these finding kinds (comma-separated): ${FINDING_KINDS.join(', ')}.` }),
     'max-rounds': Flags.integer({ summary: 'How many observe-plan-apply rounds at most.', default: 8, min: 1, max: 20 }),
     'step-timeout': Flags.string({ summary: 'How long one step may take to show its effect.', default: '60s' }),
+    'no-pause': Flags.boolean({ summary: "Do not pause the target's running operator while healing (it may fight the fix).", default: false }),
   };
 
   private only(): FindingKind[] | undefined {
@@ -83,9 +86,9 @@ Heal of a target whose operator is running and not paused warns that the operato
     const c = palette(process.stderr);
     const progress = this.progress();
     const ctx = session.ctx;
-    const paused = ctx.observeInput.pause.paused;
-    if (ctx.operator.running && !paused) {
-      this.note(c.yellow(`warning: the operator of ${target.ref} is running and reconciliation is not paused; it may fight the fix (run kubectl redis pause ${target.ref} -n ${target.namespace} --reason ... first)`));
+    if (!this.flags['dry-run'] && !this.flags['no-pause'] && ctx.operator.running && !ctx.observeInput.pause.paused && ctx.mechanism.type === 'annotation') {
+      // the operator hold pauses it with its own key while heal works
+      await requirePermissions(kube, [{ verb: 'patch', group: target.resource.group, resource: target.resource.plural, namespace: target.namespace, name: target.name }]);
     }
     const result = await heal(session, {
       only, prefer: this.flags.prefer, maxRounds: this.flags['max-rounds'], dryRun: this.flags['dry-run'], postconditionTimeoutMs: stepTimeoutMs,
@@ -106,6 +109,8 @@ Heal of a target whose operator is running and not paused warns that the operato
         else if (e.type === 'skip') progress.info(`step ${e.index}/${e.total} ${e.action.description}: ${e.reason}`);
       },
       onRound: (round, actions) => this.note(`round ${round}: ${actions.length} more step${actions.length === 1 ? '' : 's'} after observing again`),
+      noPause: this.flags['no-pause'],
+      onHold: (note, warn) => this.note(warn ? c.yellow(`warning: ${note}`) : note),
     });
     if (result.rounds.length > 0) progress.done(`heal of ${target.ref}: ${result.outcome}`);
     progress.stop();

@@ -12,6 +12,8 @@ import { plan } from '../../reconcile/plan.js';
 import type { TargetSession } from '../../reconcile/session.js';
 import { NON_TOPOLOGY_KINDS, type Action, type Finding, type FindingKind, type Intent, type Observed, type PlanResult, type Unfixed } from '../../reconcile/types.js';
 import { RES } from '../../kube/resources.js';
+import { randomBytes } from 'node:crypto';
+import { OperatorHold } from '../pause/hold.js';
 
 const { pods: PODS, deployments: DEPLOYMENTS } = RES;
 
@@ -26,6 +28,10 @@ export interface HealOptions {
   progress(e: ApplyEvent, round: number): void;
   /** Told when a new round starts (round 2 and later). */
   onRound?(round: number, actions: Action[]): void;
+  /** --no-pause: leave a running operator reconciling while heal works (it may fight the fix). */
+  noPause?: boolean;
+  /** Told what the operator hold did, before the first change (warn: the operator may fight the fix). */
+  onHold?(note: string, warn: boolean): void;
 }
 
 export interface HealRound {
@@ -195,8 +201,23 @@ export async function heal(session: TargetSession, opts: HealOptions): Promise<H
     result.outcome = 'declined';
     return result;
   }
+  // The operator kept out of the way while heal changes Redis (a pause with its own key, resumed at the end).
+  const hold = await OperatorHold.take(session.kube, session.ctx, { command: 'heal', opId: randomBytes(4).toString('hex'), noPause: opts.noPause === true, adoptAnyOfCommand: true });
+  opts.onHold?.(hold.note, hold.warn);
+  const held = hold.holding;
+  try {
+    return await rounds(session, opts, intent, firstPlan.actions, observed, result);
+  } finally {
+    await hold.release();
+    // the pause that diagnose saw was this run's own, and it is gone now
+    if (held) result.after = result.after.filter((f) => f.kind !== 'reconcile-paused');
+  }
+}
+
+async function rounds(session: TargetSession, opts: HealOptions, intent: Intent, first: Action[], firstObserved: Observed, result: HealResult): Promise<HealResult> {
   const spec = session.ctx.observeInput.spec;
-  let actions = firstPlan.actions;
+  let observed = firstObserved;
+  let actions = first;
   let nextPlan: PlanResult;
   for (let round = 1; round <= opts.maxRounds; round++) {
     if (round > 1) opts.onRound?.(round, actions);
