@@ -17,6 +17,7 @@ export default class Rebalance extends BaseCommand<typeof Rebalance> {
     'Pods of the target that are not in the cluster yet (after kubectl scale, or a chart upgrade) are joined with CLUSTER MEET: as replicas of the masters with the fewest replicas while a master has fewer than --replicas-per-master, else as masters.',
     'The slots are then spread by weight as redis-cli --cluster rebalance does (the same --threshold meaning: nothing moves while every master is within it; masters without slots take part only with --use-empty-masters, masters this run joined always do). Each slot moves with CLUSTER SETSLOT IMPORTING and MIGRATING, MIGRATE in pipelines of --pipeline keys, then SETSLOT NODE on every master. --drain POD moves every slot off a master; it then becomes a replica, or is forgotten by every node with its replicas (--after-drain forget) so the StatefulSet can be scaled down.',
     'Before the first move the receivers\' used memory plus the slots they take must stay under --max-memory-percent of their maxmemory; before each step it is checked again on a fresh observation.',
+    'While slots move, the target\'s running operator is paused with its own key (recorded as by "kubectl-redis rebalance op=<id>") and resumed at the end; someone else\'s pause is left as it is. For an OT RedisCluster rebalance refuses what its operator would undo: draining a leader (it gives an empty leader slots back, and adds a forgotten one back) and joining pods itself (it joins them when spec.clusterSize grows); weights among its leaders it keeps.',
     'Every step is journaled in a ConfigMap (kubectl-redis-rebalance-*) in the target\'s namespace: after an interruption the same command closes the slots the interrupted step left open and goes on; --abort closes them and stops. A slot left open by anyone else is heal\'s finding: rebalance refuses to start until heal fixed it.',
   ].join('\n\n');
   static override examples = [
@@ -40,6 +41,7 @@ export default class Rebalance extends BaseCommand<typeof Rebalance> {
     'max-memory-percent': Flags.integer({ summary: 'A receiver may fill at most this percentage of its maxmemory.', default: 90, min: 1, max: 100 }),
     'slots-per-step': Flags.integer({ summary: 'Slots per journaled step (each step waits until every node sees its slots moved).', default: 128, min: 1, max: 16384, hidden: true }),
     'step-timeout': Flags.string({ summary: 'How long one step may take to show its effect.', default: '2m' }),
+    'no-pause': Flags.boolean({ summary: "Do not pause the target's running operator while slots move (it may fight the moves).", default: false }),
     resume: Flags.boolean({ summary: 'Continue the rebalance in progress (the same command without it resumes too; with it, none in progress is an error).', default: false, exclusive: ['abort'] }),
     abort: Flags.boolean({ summary: 'Close the slots the rebalance in progress left open and stop it (slots already moved stay).', default: false, exclusive: ['resume'] }),
   };
@@ -79,13 +81,19 @@ export default class Rebalance extends BaseCommand<typeof Rebalance> {
     const { TargetSession } = await import('../reconcile/session.js');
     const session = await TargetSession.open(kube, target, { direct: f.direct });
     this.onCleanup(() => session.close());
+    const ctx = session.ctx;
+    if (!f['dry-run'] && !f['no-pause'] && ctx.operator.running && !ctx.observeInput.pause.paused && ctx.mechanism.type === 'annotation') {
+      // the operator hold pauses it with its own key while slots move
+      const { requirePermissions } = await import('../kube/access.js');
+      await requirePermissions(kube, [{ verb: 'patch', group: target.resource.group, resource: target.resource.plural, namespace: target.namespace, name: target.name }]);
+    }
     const progress = this.progress();
     let lastShown = 0;
     const { Rebalance: Workflow } = await import('../workflows/rebalance/index.js');
     const workflow = new Workflow(session, {
       weights, threshold, useEmptyMasters: f['use-empty-masters'], drain: f.drain, afterDrain: f['after-drain'] as 'replica' | 'forget',
       replicasPerMaster: f['replicas-per-master'], pipeline: f.pipeline, maxMemoryPercent: f['max-memory-percent'], chunk: f['slots-per-step'],
-      dryRun: f['dry-run'], resume: f.resume, abort: f.abort, stepTimeoutMs,
+      dryRun: f['dry-run'], resume: f.resume, abort: f.abort, stepTimeoutMs, noPause: f['no-pause'],
       reporter: { step: (i, n, t) => progress.step(i, n, t), info: (m) => progress.info(m), warn: (m) => progress.warn(m) },
       onMoved: (p) => {
         if (Date.now() - lastShown < 1000 && p.slotsMoved < p.slotsTotal) return;

@@ -18,6 +18,7 @@ import type { TargetSession } from '../../reconcile/session.js';
 import type { Action, Condition, DraftAction, Finding, Observed, PlanRow, Reporter } from '../../reconcile/types.js';
 import { localIdentity } from '../../util/identity.js';
 import { kubeActions } from '../heal/index.js';
+import { OperatorHold } from '../pause/hold.js';
 
 export const OPERATION = 'rebalance';
 
@@ -41,6 +42,8 @@ export interface RebalanceOptions {
   reporter: Reporter;
   /** slots moved / total, keys moved, an estimate of the time left */
   onMoved?(p: MoveProgress): void;
+  /** --no-pause: leave a running operator reconciling while slots move (it may fight the moves). */
+  noPause?: boolean;
 }
 
 export interface MoveProgress {
@@ -108,6 +111,8 @@ export class Rebalance {
   private readonly backend: ConfigMapJournalBackend;
   private readonly name: string;
   private journal?: Journal;
+  private hold?: OperatorHold;
+  private renewedAt = Date.now();
 
   constructor(
     private readonly session: TargetSession,
@@ -128,7 +133,7 @@ export class Rebalance {
 
   async execute(): Promise<RebalanceResult> {
     if (this.session.target.topology !== 'cluster') throw new UsageError(`${this.ref} is not a Redis Cluster; rebalance moves Redis Cluster slots`);
-    let observed = await this.session.observe();
+    const observed = await this.session.observe();
     const auth = authFailure(observed);
     if (auth) throw new RedisError(auth);
     this.learn(observed);
@@ -139,6 +144,7 @@ export class Rebalance {
     if (this.opts.resume && !live) throw new RefusedError(`there is no rebalance of ${this.ref} in progress to resume; run it without --resume to start one`);
     const plan = live ? (live.facts.plan as RebalancePlanDoc) : undefined;
     this.refuseWhileHealNeeded(observed, live);
+    if (!plan) this.refuseWhereOperatorUndoes(observed);
     const doc = plan ?? (await this.makePlan(observed));
     if ('kind' in doc) return doc;
     const rows = this.rows(doc, live);
@@ -154,6 +160,22 @@ export class Rebalance {
     });
     if (!this.journal.resumed) await this.journal.setFact('plan', doc);
     else this.opts.reporter.info(`resuming rebalance ${this.journal.id}: ${rows.filter((r) => r.state === 'done').length} of ${rows.length} steps were done`);
+    // the operator kept out of the way while slots move (a pause with its own key, resumed at the end); journaled,
+    // so the re-run of an interrupted rebalance adopts its pause and resumes it when it ends
+    const hold = await OperatorHold.take(this.session.kube, this.session.ctx, { command: OPERATION, opId: this.journal.id, journal: this.journal, noPause: this.opts.noPause === true });
+    if (hold.warn) this.opts.reporter.warn(hold.note);
+    else this.opts.reporter.info(hold.note);
+    this.hold = hold;
+    try {
+      return await this.run(doc, rows, observed);
+    } finally {
+      await hold.release().catch((e: unknown) => this.opts.reporter.warn(`could not resume the operator of ${this.ref}: ${errText(e)}; run kubectl redis resume ${this.ref} -n ${this.session.target.namespace}`));
+    }
+  }
+
+  private async run(doc: RebalancePlanDoc, rows: PlanRow[], first: Observed): Promise<RebalanceResult> {
+    if (!this.journal) throw new Error('rebalance: no journal open');
+    let observed = first;
     const started = Date.now();
     const closed = this.journal.resumed ? this.ourOpenSlots(observed, this.journal.snapshot) : [];
     if (closed.length > 0) this.opts.reporter.info(`slot${closed.length === 1 ? '' : 's'} ${rangeText(closed)} left open by the interrupted run: closing ${closed.length === 1 ? 'it' : 'them'} first`);
@@ -187,6 +209,11 @@ export class Rebalance {
         observed = report.observed;
         if (report.failed) throw new RefusedError(`step ${step.id} (${report.failed.action.description}) failed: ${report.failed.reason}; re-run the same command to close its open slots and go on, or --abort`);
         await this.journal.done(step.id, `${Math.round((Date.now() - moveStart) / 100) / 10} s`);
+        // a long rebalance keeps its hold's `until` ahead, so a crashed run's pause still visibly expires
+        if (this.hold && Date.now() - this.renewedAt > 60_000) {
+          this.renewedAt = Date.now();
+          await this.hold.renew();
+        }
       }
       await this.journal.finish('done');
     } catch (e) {
@@ -226,6 +253,31 @@ export class Rebalance {
     const blocking = diagnose(o).filter((f) => (BLOCKING as readonly string[]).includes(f.kind));
     if (blocking.length > 0) {
       throw new RefusedError(`${blocking[0].message}; slots cannot move safely until that is fixed: run kubectl redis heal ${this.ref} -n ${this.session.target.namespace} first, then rebalance`);
+    }
+  }
+
+  /**
+   * An OT RedisCluster's operator (OT-CONTAINER-KIT/redis-operator controllers/rediscluster_controller.go, v0.15 to
+   * v0.21) moves slots itself in three cases, and would undo a layout that makes one of them true once it reconciles
+   * again: a leader with no slots (CheckIfEmptyMasters -> RebalanceRedisClusterEmptyMasters, `redis-cli --cluster
+   * rebalance --cluster-use-empty-masters`, which spreads every slot evenly again), fewer leaders in the cluster than
+   * spec.clusterSize (AddRedisNodeToCluster adds the missing ones back, then the same rebalance), and more masters
+   * than spec.clusterSize (the downscale branch reshards the last leader's slots to leader-0). It adds new leaders
+   * and followers itself when spec.clusterSize grows. So on an OT RedisCluster rebalance refuses to drain (or weigh
+   * 0) a master and to join pods itself; weights above 0 among its leaders it keeps.
+   */
+  private refuseWhereOperatorUndoes(o: Observed): void {
+    const t = this.session.target;
+    if (t.system !== 'ot' || t.kind !== 'RedisCluster') return;
+    const zero = [...this.opts.drain, ...Object.entries(this.opts.weights).filter(([, w]) => w === 0).map(([p]) => p)];
+    if (zero.length > 0) {
+      throw new RefusedError(
+        `the OT operator would undo draining ${zero[0]}: a leader left without slots gets them back (CheckIfEmptyMasters, then redis-cli --cluster rebalance --cluster-use-empty-masters) and a forgotten one is added back (AddRedisNodeToCluster); to shrink ${this.ref} lower spec.clusterSize and the operator moves the removed leaders' slots itself`,
+      );
+    }
+    const [, ...outside] = memberGroups(clusterPicture(o));
+    if (outside.flat().length > 0) {
+      throw new RefusedError(`pods ${outside.flat().map((m) => m.pod).join(', ')} of ${this.ref} are not in the cluster yet; the OT operator joins new leaders and followers itself (AddRedisNodeToCluster, add-node --cluster-slave): wait until kubectl redis status ${this.ref} shows them joined, then rebalance`);
     }
   }
 
@@ -435,6 +487,17 @@ export class Rebalance {
       operation: OPERATION, target: this.ref, holder: localIdentity(), args: this.journalArgs(), abort: true,
       newId: () => live.id, now: () => new Date(),
     });
+    // the interrupted run's pause (journaled) is adopted and resumed at the end, as a completed run would
+    const hold = await OperatorHold.take(this.session.kube, this.session.ctx, { command: OPERATION, opId: live.id, journal: this.journal, noPause: this.opts.noPause === true });
+    try {
+      return await this.closeAndStop(observed, live, doc, open, moved);
+    } finally {
+      await hold.release().catch((e: unknown) => this.opts.reporter.warn(`could not resume the operator of ${this.ref}: ${errText(e)}; run kubectl redis resume ${this.ref} -n ${this.session.target.namespace}`));
+    }
+  }
+
+  private async closeAndStop(observed: Observed, live: JournalDoc, doc: RebalancePlanDoc, open: number[], moved: number): Promise<RebalanceResult> {
+    if (!this.journal) throw new Error('rebalance: no journal open');
     const actions = doc.chunks.flatMap((c, i) => {
       if (live.steps[stepName(i)]?.status !== 'started') return [];
       const slots = c.slots.filter((s) => open.includes(s));
