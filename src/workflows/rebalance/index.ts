@@ -84,6 +84,14 @@ export function journalName(ref: string): string {
 /** Findings heal must fix before slots may move: the layout is not one rebalance can plan on. */
 const BLOCKING = ['slots-uncovered', 'slot-multiple-owners', 'node-failed', 'node-unreachable', 'epoch-collision'] as const;
 
+/** One row of the step table: its actions, or (built on the observation right before it runs) a function of it. */
+interface Step {
+  id: string;
+  title: string;
+  actions: Action[];
+  build?: (o: Observed) => Action[];
+}
+
 const stepName = (i: number) => `move-${String(i + 1).padStart(3, '0')}`;
 
 function rangesOf(slots: number[]): Array<[number, number]> {
@@ -190,7 +198,8 @@ export class Rebalance {
         this.opts.reporter.step(i + 1, steps.length, step.title);
         await this.journal.started(step.id);
         const moveStart = Date.now();
-        const report = await applyPlan(step.actions, observed, {
+        if (step.build) observed = await this.session.observe();
+        const report = await applyPlan(step.build ? step.build(observed) : step.actions, observed, {
           observe: () => this.session.observe(),
           connect: (pod, component) => this.session.connect(pod, component ?? 'redis'),
           kube: kubeActions(this.session.kube, this.session.target.namespace),
@@ -349,12 +358,11 @@ export class Rebalance {
   }
 
   /** The step table: join, replicas, one step per chunk of moves, then what becomes of drained masters. */
-  private steps(doc: RebalancePlanDoc): Array<{ id: string; title: string; actions: Action[] }> {
-    const out: Array<{ id: string; title: string; actions: Action[] }> = [];
+  private steps(doc: RebalancePlanDoc): Step[] {
+    const out: Step[] = [];
     const o = { seq: 0 };
     const act = (a: DraftAction): Action => ({ ...a, id: `${++o.seq}-${a.kind}` }) as Action;
     const anchor = doc.masters.find((p) => !doc.joins.some((j) => j.pod === p)) ?? doc.masters[0];
-    const members = doc.nodes;
     if (doc.joins.length > 0) {
       out.push({
         id: 'join', title: `CLUSTER MEET ${doc.joins.map((j) => j.pod).join(', ')}`,
@@ -406,17 +414,27 @@ export class Rebalance {
     });
     for (const d of doc.drained) {
       if (doc.afterDrain === 'forget') {
-        const gone = [d.pod, ...d.replicas];
-        const observers = members.filter((p) => !gone.includes(p));
-        const ids = [d.id];
         out.push({
           id: `forget-${d.pod}`, title: `CLUSTER FORGET ${d.pod}${d.replicas.length > 0 ? ` and its replica${d.replicas.length === 1 ? '' : 's'} ${d.replicas.join(', ')}` : ''} on every other node`,
-          actions: [...ids, ...d.replicas.map((r) => this.idOfPod(r))].filter((x): x is string => !!x).map((id) => act({
-            kind: 'clusterForget', pod: observers[0], pods: observers, nodeId: id, why: 'node-forgotten', risk: 'safe',
-            description: `CLUSTER FORGET ${id.slice(0, 8)} on ${observers.length} nodes`,
-            precondition: [{ type: 'slotsOwnedBy', observerPod: observers[0], ranges: [[0, 16383]], nodeIds: doc.masters.filter((p) => p !== d.pod).map((p) => this.idOfPod(p) ?? '') }],
-            postcondition: observers.map((p): Condition => ({ type: 'nodeNotKnown', observerPod: p, nodeId: id })),
-          })),
+          actions: [],
+          // Built on the observation right before the step: by then Redis may have made the emptied master a replica
+          // of the node that took its last slot, and its replicas followed (cluster-allow-replica-migration). Every
+          // node that still knows it must forget it, inside FORGET's 60 s ban, or gossip from one that did not
+          // brings it back (seen: a replica left out re-introduced it to all six after the ban).
+          build: (o: Observed) => {
+            const pic = clusterPicture(o);
+            const followers = pic.members.filter((m) => m.self.role === 'replica' && m.self.masterId === d.id).map((m) => m.pod);
+            const gone = [...new Set([d.pod, ...d.replicas, ...followers])];
+            const observers = pic.members.filter((m) => !gone.includes(m.pod)).map((m) => m.pod);
+            const ids = gone.map((p) => (p === d.pod ? d.id : pic.members.find((m) => m.pod === p)?.id)).filter((x): x is string => !!x);
+            const keep = pic.members.filter((m) => !gone.includes(m.pod) && m.self.role === 'master' && m.self.slots.length > 0).map((m) => m.id);
+            return ids.map((id) => act({
+              kind: 'clusterForget', pod: observers[0], pods: observers, nodeId: id, why: 'node-forgotten', risk: 'safe',
+              description: `CLUSTER FORGET ${id.slice(0, 8)} on ${observers.length} nodes`,
+              precondition: [{ type: 'slotsOwnedBy', observerPod: observers[0], ranges: [[0, 16383]], nodeIds: keep }],
+              postcondition: observers.map((p): Condition => ({ type: 'nodeNotKnown', observerPod: p, nodeId: id })),
+            }));
+          },
         });
       } else {
         const stay = doc.shares.filter((s) => s.pod !== d.pod && s.weight > 0).sort((a, b) => a.pod.localeCompare(b.pod))[0];
