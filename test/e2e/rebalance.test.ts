@@ -189,9 +189,20 @@ describe('rebalance on the Bitnami cluster', { timeout: 600_000 }, () => {
     assert.equal(await keyCount(), keys);
   });
 
-  test('--drain cache-6 --after-drain forget, then scale down to 6: no slot lost, check OK', async () => {
+  test('--drain cache-6 killed mid move, --abort closes the open slots and stops; --drain again with --after-drain forget, then scale down to 6: no slot lost, check OK', async () => {
     const keys = await keyCount();
-    const r = await sb.cli(['rebalance', 'sts/cache', '-n', NS, '--drain', 'cache-6', '--after-drain', 'forget', '--yes'], { timeoutMs: 240_000 });
+    const drain = ['rebalance', 'sts/cache', '-n', NS, '--drain', 'cache-6', '--after-drain', 'forget', '--yes'];
+    const killed = await sb.spawnCli(drain, { env: { KUBECTL_REDIS_DIE_MID_MOVE: '1' }, timeoutMs: 120_000 }).result;
+    assert.equal(killed.code, 137, `expected the drain to die by SIGKILL in a move: ${killed.stderr}`);
+    assert.match((await clusterCheckResult(password, await ipOf('cache-1'))).text, /open slot|migrating|importing/i, 'no open slot after the kill');
+    const aborted = await sb.cli(['rebalance', 'sts/cache', '-n', NS, '--abort', '--yes'], { timeoutMs: 120_000 });
+    assertExit(aborted, 0);
+    assert.match(aborted.stdout, /aborted: slots [\d,-]+ closed/);
+    await checkFromEveryNode();
+    const state = await sb.kubectl(['get', 'configmap', '-n', NS, JOURNAL, '-o', 'jsonpath={.metadata.annotations.redis\\.kubectl\\.io/state}']);
+    assert.equal(state.stdout, 'aborted');
+    assert.equal(await keyCount(), keys, 'keys after --abort');
+    const r = await sb.cli(drain, { timeoutMs: 240_000 });
     assertExit(r, 0);
     assert.equal((await slotsPerMaster(await ipOf('cache-0'))).size, 3);
     assertExit(await sb.kubectl(['scale', 'sts/cache', '-n', NS, '--replicas', '6']), 0);
