@@ -203,3 +203,30 @@ test('percentages: "2%", "2", "0.5%" parse; "two", "-1%", "150%" do not', () => 
   assert.deepEqual(['2%', '2', '0.5%', ' 10 % '].map(parsePercent), [2, 2, 0.5, 10]);
   assert.deepEqual(['two', '-1%', '150%', '', '2%%'].map(parsePercent), [undefined, undefined, undefined, undefined, undefined]);
 });
+
+test("the move's conditions: slotsOwnedBy, slotsStable, memoryRoom, clusterOk on a modelled cluster", async () => {
+  const { holds, describeCondition } = await import('../../../src/reconcile/conditions.js');
+  const { clusterModel, nodeId, observeCluster, openSlot } = await import('./builders.js');
+  const m = clusterModel(3, 1);
+  openSlot(m, 100, 'both', [3, 1]);
+  const o = observeCluster(m);
+  const [a, b] = [nodeId(1), nodeId(2)];
+  const table: Array<[Parameters<typeof holds>[1], boolean]> = [
+    [{ type: 'slotsOwnedBy', observerPod: 'redis-1', ranges: [[0, 5460]], nodeIds: [a] }, true],
+    [{ type: 'slotsOwnedBy', observerPod: 'redis-1', ranges: [[0, 5461]], nodeIds: [a] }, false],
+    [{ type: 'slotsOwnedBy', observerPod: 'redis-1', ranges: [[5000, 6000]], nodeIds: [a, b] }, true],
+    [{ type: 'slotsStable', pod: 'redis-0', ranges: [[90, 110]] }, false],
+    [{ type: 'slotsStable', pod: 'redis-1', ranges: [[90, 110]] }, false],
+    [{ type: 'slotsStable', pod: 'redis-0', ranges: [[0, 99], [101, 200]] }, true],
+    [{ type: 'clusterOk', pod: 'redis-2' }, true],
+    [{ type: 'memoryRoom', pod: 'redis-1', bytes: 1e12, percent: 90 }, true], // no maxmemory: nothing to check against
+  ];
+  for (const [c, want] of table) assert.equal(holds(o, c), want, describeCondition(c));
+  const tight = structuredClone(o);
+  const r1 = tight.redis.find((r) => r.pod === 'redis-1')!;
+  Object.assign(r1, { usedMemory: 800, maxMemory: 1000 });
+  assert.equal(holds(tight, { type: 'memoryRoom', pod: 'redis-1', bytes: 100, percent: 90 }), true);
+  assert.equal(holds(tight, { type: 'memoryRoom', pod: 'redis-1', bytes: 101, percent: 90 }), false);
+  r1.clusterInfo = { ...r1.clusterInfo!, state: 'fail' };
+  assert.equal(holds(tight, { type: 'clusterOk', pod: 'redis-1' }), false);
+});
