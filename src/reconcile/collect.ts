@@ -55,6 +55,7 @@ export interface RedisObservation {
   replication?: ReplicationInfo;
   usedMemory?: number;
   maxMemory?: number;
+  datasetMemory?: number;
   keys?: number;
   /** COUNTKEYSINSLOT for the slots that matter (open, uncovered, contested), filled by a second pass. */
   keysBySlot?: Record<number, number>;
@@ -159,6 +160,7 @@ async function observeRedis(spec: CollectSpec, deps: CollectDeps, pod: PodObserv
       usedMemory: memory.usedMemory, keys: totalKeys(info),
     };
     if (memory.maxmemory !== undefined) obs.maxMemory = memory.maxmemory;
+    if (memory.usedMemoryDataset !== undefined) obs.datasetMemory = memory.usedMemoryDataset;
     if (nodes) obs.clusterNodes = nodes.entries;
     if (clusterInfo) obs.clusterInfo = clusterInfo;
     if (obs.role === 'master' && spec.topology === 'cluster') {

@@ -81,6 +81,7 @@ export function buildObserved(input: ObserveInput, c: Collected, pdbObjects: Kub
     if (r.keys !== undefined) f.dbsize = r.keys;
     if (r.usedMemory !== undefined) f.usedMemory = r.usedMemory;
     if (r.maxMemory !== undefined) f.maxMemory = r.maxMemory;
+    if (r.datasetMemory !== undefined) f.datasetMemory = r.datasetMemory;
     return f;
   });
   const masterName = input.spec.sentinelMasterName ?? 'mymaster';

@@ -66,6 +66,8 @@ export interface RedisNodeFact {
   usedMemory?: number;
   /** INFO memory maxmemory, bytes (0: no limit) */
   maxMemory?: number;
+  /** INFO memory used_memory_dataset, bytes: what the keys take, without the server's overhead */
+  datasetMemory?: number;
 }
 
 export interface SentinelMasterFact {

@@ -329,7 +329,9 @@ export class Rebalance {
     if (balance.moves.length === 0 && joins.length === 0) return { kind: 'nothing', target: this.ref, shares: balance.shares, threshold: this.opts.threshold };
     // keys per slot to move (asked of each source at once) and each source's bytes per key, for the memory check
     const keysBySlot = await this.countKeys(balance.moves);
-    const bytesPerKey = new Map(allMasters.map((m) => [m.pod, m.fact.dbsize ? (m.fact.usedMemory ?? 0) / m.fact.dbsize : 0]));
+    // bytes per key from what the keys take (used_memory_dataset), not used_memory: an almost empty master's ~2 MB of
+    // server overhead spread over its few keys would make every slot look huge and refuse for nothing
+    const bytesPerKey = new Map(allMasters.map((m) => [m.pod, m.fact.dbsize ? (m.fact.datasetMemory ?? m.fact.usedMemory ?? 0) / m.fact.dbsize : 0]));
     const slotBytes = (mv: SlotMove) => Math.ceil((keysBySlot.get(mv.slot) ?? 0) * (bytesPerKey.get(mv.fromPod) ?? 0));
     const facts = allMasters.map((m) => ({ pod: m.pod, usedMemory: m.fact.usedMemory, maxMemory: m.fact.maxMemory }));
     const refusal = memoryCheck(balance.moves, facts, slotBytes, this.opts.maxMemoryPercent);
