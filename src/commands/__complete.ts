@@ -14,7 +14,7 @@ type CommandInfo = Pick<Command.Cached, 'id' | 'hidden' | 'summary' | 'descripti
 type FlagInfo = Command.Cached['flags'][string];
 
 /** What to look up in the cluster or kubeconfig; the caller turns it into names. */
-export type Lookup = 'targets' | 'nodes' | 'namespaces' | 'contexts';
+export type Lookup = 'targets' | 'nodes' | 'namespaces' | 'contexts' | 'pods';
 
 export interface Completion {
   candidates: string[];
@@ -56,6 +56,8 @@ function valueLookup(flag: FlagInfo): Lookup | undefined {
   if (flag.name === 'namespace' || /(^|-)namespace$/.test(flag.name)) return 'namespaces';
   if (/(^|-)context$/.test(flag.name)) return 'contexts';
   if (/(^|-)node$/.test(flag.name)) return 'nodes';
+  // rebalance's --drain POD and --weight POD=N name pods of the target's namespace
+  if (flag.name === 'drain' || flag.name === 'weight' || flag.name === 'prefer') return 'pods';
   return undefined;
 }
 
@@ -181,6 +183,10 @@ async function lookupNames(lookup: Lookup, scope: Completion['scope'], prefix: s
       ? { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false }
       : { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false };
     return (await kube.list(res, undefined)).map((o) => o.metadata.name).filter((n) => n.startsWith(prefix)).sort();
+  }
+  if (lookup === 'pods') {
+    const res = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
+    return (await kube.list(res, kube.namespace)).map((o) => o.metadata.name).filter((n) => n.startsWith(prefix)).sort();
   }
   const { discoverAll } = await import('../targets/index.js');
   const targets = await discoverAll(kube, scope.allNamespaces ? undefined : kube.namespace);

@@ -60,6 +60,8 @@ export interface RedisObservation {
   clusterInfo?: ClusterInfo;
   replication?: ReplicationInfo;
   usedMemory?: number;
+  maxMemory?: number;
+  datasetMemory?: number;
   keys?: number;
   /** COUNTKEYSINSLOT for the slots that matter (open, uncovered, contested), filled by a second pass. */
   keysBySlot?: Record<number, number>;
@@ -169,10 +171,13 @@ async function observeRedis(spec: CollectSpec, deps: CollectDeps, pod: PodObserv
     ]));
     const info = { ...replicationInfo, ...memoryInfo, ...keyspaceInfo };
     const replication = parseReplicationInfo(info);
+    const memory = parseMemoryInfo(info);
     const obs: RedisObservation = {
       pod: pod.name, address, reachable: true, role: replication.role, replication,
-      usedMemory: parseMemoryInfo(info).usedMemory, keys: totalKeys(info),
+      usedMemory: memory.usedMemory, keys: totalKeys(info),
     };
+    if (memory.maxmemory !== undefined) obs.maxMemory = memory.maxmemory;
+    if (memory.usedMemoryDataset !== undefined) obs.datasetMemory = memory.usedMemoryDataset;
     if (nodes) obs.clusterNodes = nodes.entries;
     if (clusterInfo) obs.clusterInfo = clusterInfo;
     if (obs.role === 'master' && spec.topology === 'cluster') {

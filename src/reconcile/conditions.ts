@@ -19,6 +19,8 @@ export function holds(o: Observed, c: Condition): boolean {
   switch (c.type) {
     case 'reachable':
       return node(o, c.pod)?.reachable === true;
+    case 'clusterOk':
+      return node(o, c.pod)?.clusterInfo?.state === 'ok';
     case 'role': {
       const r = node(o, c.pod);
       return r?.reachable === true && r.replication?.role === c.equals;
@@ -51,6 +53,27 @@ export function holds(o: Observed, c: Condition): boolean {
     case 'slotStable': {
       const me = myself(node(o, c.pod));
       return !!me && !me.migrating.some((m) => m.slot === c.slot) && !me.importing.some((i) => i.slot === c.slot);
+    }
+    case 'slotsStable': {
+      const me = myself(node(o, c.pod));
+      const inside = (slot: number) => c.ranges.some(([a, b]) => slot >= a && slot <= b);
+      return !!me && !me.migrating.some((m) => inside(m.slot)) && !me.importing.some((i) => inside(i.slot));
+    }
+    case 'slotsOwnedBy': {
+      const view = node(o, c.observerPod)?.clusterNodes;
+      if (!view) return false;
+      const owners = view.filter((e) => e.role === 'master' && c.nodeIds.includes(e.id));
+      // each range must be covered by the owners' slots: walk it slot by slot only where a range is not inside one
+      return c.ranges.every(([a, b]) => {
+        for (let s = a; s <= b; s++) if (!owners.some((e) => owns(e, s))) return false;
+        return true;
+      });
+    }
+    case 'memoryRoom': {
+      const r = node(o, c.pod);
+      if (!r?.reachable) return false;
+      if (!r.maxMemory || r.usedMemory === undefined) return true;
+      return r.usedMemory + c.bytes <= (r.maxMemory * c.percent) / 100;
     }
     case 'slotState': {
       const me = myself(node(o, c.pod));
@@ -146,6 +169,7 @@ function replicatesInCluster(o: Observed, pod: string, masterPod: string): boole
 export function describeCondition(c: Condition): string {
   switch (c.type) {
     case 'reachable': return `${c.pod} answers`;
+    case 'clusterOk': return `${c.pod} says cluster_state:ok`;
     case 'role': return `${c.pod} is ${c.equals}`;
     case 'replicaOf': return `${c.pod} replicates ${c.masterId.slice(0, 8)}`;
     case 'replicaOfAddress': return `${c.pod} replicates ${c.host}:${c.port} with the link up`;
@@ -153,6 +177,9 @@ export function describeCondition(c: Condition): string {
     case 'slotsOwned': return `${c.pod} owns ${c.ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')}`;
     case 'slotUnassigned': return `slot ${c.slot} is unassigned as ${c.pod} sees it`;
     case 'slotStable': return `slot ${c.slot} is stable on ${c.pod}`;
+    case 'slotsStable': return `slots ${c.ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')} are stable on ${c.pod}`;
+    case 'slotsOwnedBy': return `slots ${c.ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')} are owned by ${c.nodeIds.map((i) => i.slice(0, 8)).join(' or ')} as ${c.observerPod} sees it`;
+    case 'memoryRoom': return `${c.pod} has room for ${Math.ceil(c.bytes / 1024)} KiB more within ${c.percent}% of its maxmemory`;
     case 'slotState': return `slot ${c.slot} is ${c.state} on ${c.pod}`;
     case 'keysInSlot': return `${c.pod} holds ${c.min ?? 0}..${c.max ?? '∞'} keys of slot ${c.slot}`;
     case 'nodeKnown': return `${c.observerPod} knows ${c.nodeId.slice(0, 8)} at ${c.address}`;

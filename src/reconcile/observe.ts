@@ -81,6 +81,8 @@ export function buildObserved(input: ObserveInput, c: Collected, pdbObjects: Kub
     if (r.keysBySlot) f.keysBySlot = r.keysBySlot;
     if (r.keys !== undefined) f.dbsize = r.keys;
     if (r.usedMemory !== undefined) f.usedMemory = r.usedMemory;
+    if (r.maxMemory !== undefined) f.maxMemory = r.maxMemory;
+    if (r.datasetMemory !== undefined) f.datasetMemory = r.datasetMemory;
     return f;
   });
   // the target's master set, else the one its sentinels monitor; 'mymaster' (sentinel.conf's example) only when no

@@ -64,6 +64,10 @@ export interface RedisNodeFact {
   dbsize?: number;
   /** INFO memory used_memory, bytes */
   usedMemory?: number;
+  /** INFO memory maxmemory, bytes (0: no limit) */
+  maxMemory?: number;
+  /** INFO memory used_memory_dataset, bytes: what the keys take, without the server's overhead */
+  datasetMemory?: number;
 }
 
 export interface SentinelMasterFact {
@@ -192,12 +196,20 @@ export type Condition =
   | { type: 'slotsOwned'; pod: string; ranges: Array<[number, number]> }
   | { type: 'slotUnassigned'; pod: string; slot: number }
   | { type: 'slotStable'; pod: string; slot: number }
+  /** every slot of the ranges is stable (neither migrating nor importing) on the pod */
+  | { type: 'slotsStable'; pod: string; ranges: Array<[number, number]> }
+  /** as the observer sees it, every slot of the ranges is owned by one of the nodes */
+  | { type: 'slotsOwnedBy'; observerPod: string; ranges: Array<[number, number]>; nodeIds: string[] }
+  /** the pod's used memory plus `bytes` stays within `percent` of its maxmemory (always true without maxmemory) */
+  | { type: 'memoryRoom'; pod: string; bytes: number; percent: number }
   | { type: 'slotState'; pod: string; slot: number; state: 'migrating' | 'importing'; peerId: string }
   | { type: 'keysInSlot'; pod: string; slot: number; min?: number; max?: number }
   | { type: 'nodeKnown'; observerPod: string; nodeId: string; address: string }
   | { type: 'nodeNotKnown'; observerPod: string; nodeId: string }
   | { type: 'uniqueConfigEpoch'; pod: string }
   | { type: 'reachable'; pod: string }
+  /** CLUSTER INFO cluster_state:ok on the pod (a node that just joined serves nothing until it is) */
+  | { type: 'clusterOk'; pod: string }
   | { type: 'sentinelMaster'; pod: string; masterName: string; address: string }
   | { type: 'sentinelKnowsOnly'; pod: string; addresses: string[] }
   | { type: 'podLabel'; pod: string; key: string; value: string }
@@ -240,6 +252,12 @@ export type ClusterAction =
   | (ActionBase & { kind: 'addSlots'; ranges: Array<[number, number]> })
   /** MIGRATE every key of `slot` from `pod` to the node `toNodeId` at `toAddress` */
   | (ActionBase & { kind: 'migrateKeys'; slot: number; toNodeId: string; toPod: string; toAddress: string })
+  /**
+   * Move slots from `pod` (the master owning them) to `toPod`, as redis-cli's clusterManagerMoveSlot: SETSLOT
+   * IMPORTING on the receiver, MIGRATING on the source, MIGRATE the keys `pipeline` at a time, SETSLOT NODE on the
+   * receiver, the source, then every other master of `masters`. Re-running it finishes a move it left half-done.
+   */
+  | (ActionBase & { kind: 'moveSlots'; slots: number[]; fromNodeId: string; toPod: string; toNodeId: string; toAddress: string; masters: string[]; pipeline: number })
   | (ActionBase & { kind: 'clusterReplicate'; masterId: string })
   | (ActionBase & { kind: 'clusterFailover'; mode: 'default' | 'force' | 'takeover' })
   | (ActionBase & { kind: 'bumpEpoch' });

@@ -123,6 +123,8 @@ export interface MemoryInfo {
   /** 0 means no limit. */
   maxmemory?: number;
   maxmemoryPolicy?: string;
+  /** used_memory_dataset: used_memory without the server's own overhead (what keys take) */
+  usedMemoryDataset?: number;
 }
 
 export function parseMemoryInfo(text: string | InfoSections): MemoryInfo {
@@ -133,6 +135,8 @@ export function parseMemoryInfo(text: string | InfoSections): MemoryInfo {
   const max = int(f.maxmemory);
   if (max !== undefined) memory.maxmemory = max;
   if (f.maxmemory_policy !== undefined) memory.maxmemoryPolicy = f.maxmemory_policy;
+  const dataset = int(f.used_memory_dataset);
+  if (dataset !== undefined) memory.usedMemoryDataset = dataset;
   return memory;
 }
 

@@ -16,3 +16,12 @@ test('report is a command, and its --output-file completes file names', () => {
   assert.equal(complete(['report', '--since', ''], commands).directive, Directive.noFileComp);
   assert.equal(complete(['report', ''], commands).lookup, 'targets', 'TARGET completes target names');
 });
+
+test('rebalance: TARGET completes targets, --drain and --weight complete pod names, --after-drain its two values', async () => {
+  const { default: Rebalance } = await import('../../src/commands/rebalance.js');
+  const cmds = [{ id: 'rebalance', summary: Rebalance.summary, flags: named({ ...Rebalance.baseFlags, ...Rebalance.flags }), args: named(Rebalance.args) } as unknown as Info];
+  assert.equal(complete(['rebalance', ''], cmds).lookup, 'targets');
+  assert.equal(complete(['rebalance', 'sts/cache', '--drain', ''], cmds).lookup, 'pods');
+  assert.equal(complete(['rebalance', 'sts/cache', '--weight', 'ca'], cmds).lookup, 'pods');
+  assert.deepEqual(complete(['rebalance', 'sts/cache', '--after-drain', ''], cmds).candidates, ['replica', 'forget']);
+});

@@ -67,6 +67,7 @@ export function phaseOf(a: Action): number {
     case 'delSlots':
     case 'addSlots':
     case 'migrateKeys':
+    case 'moveSlots':
     case 'bumpEpoch':
       return 1;
     case 'patchPodLabel':
