@@ -1,4 +1,5 @@
-// `npm test`: type-check, lint, build (the e2e tests run the built CLI), then every test file through node:test.
+// `npm test`: type-check, lint, build (the e2e tests run the built CLI), then every test file through node:test, three
+// files at a time (the e2e files mostly wait on sandboxes and real Redis, so three keep 2 cores busy).
 // `npm test -- unit` (or `npm run test:unit`): the unit tests only, without the build.
 // `npm test -- chaos` (or `npm run test:chaos`): build, then only the reliability suite under test/chaos (crash-resume,
 // API and Redis faults during each command); plain `npm test` runs it too, last.
@@ -54,5 +55,5 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.log(`==> ${files.length} test files`);
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { cwd: root, stdio: 'inherit', env: process.env });
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=3', ...files], { cwd: root, stdio: 'inherit', env: process.env });
 process.exit(r.status ?? 1);
