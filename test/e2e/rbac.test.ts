@@ -41,6 +41,11 @@ const CASES: Case[] = [
   { command: 'heal', files: ['status', 'heal'], args: () => ['heal', 'rediscluster/orders', '-n', 'redis', '--only', 'stale-ip', '--yes'] },
   { command: 'drain-reboot', files: ['status', 'drain-reboot'], args: () => ['drain-reboot', 'east-node-1', '--dry-run'] },
   { command: 'migrate', files: ['status', 'migrate'], args: (u) => ['migrate', 'rediscluster/orders', '-n', 'redis', '--to-context', `${u}@west`, '--dry-run'] },
+  // the maintenance commands' plans: everything they read (pods, the CR, the journal ConfigMap, Redis through
+  // port-forward) with exactly their shipped roles
+  { command: 'restart --dry-run', files: ['status', 'restart-failover'], args: () => ['restart', 'rediscluster/orders', '-n', 'redis', '--dry-run'] },
+  { command: 'failover --dry-run', files: ['status', 'restart-failover'], args: () => ['failover', 'rediscluster/orders', '-n', 'redis', '--shard', 'orders-leader-0', '--dry-run'] },
+  { command: 'rebalance --dry-run', files: ['status', 'rebalance'], args: () => ['rebalance', 'rediscluster/orders', '-n', 'redis', '--dry-run'] },
 ];
 // pause then resume, for real and as one user (resume refuses another's pause): each checks and uses its verbs, and
 // together they leave the CR as it was
