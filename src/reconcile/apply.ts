@@ -57,33 +57,18 @@ function podIp(o: Observed, pod: string): string | undefined {
 
 async function migrateSlotKeys(a: Extract<Action, { kind: 'migrateKeys' }>, deps: ApplyDeps): Promise<void> {
   const from = await deps.connect(a.pod);
-  const [host, portText] = a.toAddress.split(':');
-  const port = Number(portText);
   for (let round = 0; round < 100_000; round++) {
     const keys = await from.getKeysInSlot(a.slot, 100);
     if (keys.length === 0) return;
-    try {
-      await from.migrate(host, port, keys, { auth: deps.redisAuth, timeoutMs: 10_000 });
-    } catch (e) {
-      if (!/BUSYKEY/i.test(errText(e))) throw e;
-      // As redis-cli's fixer: a key present on both sides moves only if both copies are the same value.
-      const to = await deps.connect(a.toPod);
-      for (const key of keys) {
-        const [mine, theirs] = await Promise.all([from.call('DUMP', key), to.call('DUMP', key)]);
-        if (theirs !== null && !Buffer.from(String(mine)).equals(Buffer.from(String(theirs)))) {
-          throw new RedisError(`key of slot ${a.slot} exists on ${a.pod} and ${a.toPod} with different values; resolve it by hand or re-run heal with --prefer`);
-        }
-        await from.migrate(host, port, [key], { auth: deps.redisAuth, replace: true, timeoutMs: 10_000 });
-      }
-    }
+    await migrateKeys(a, from, a.slot, keys, deps, 'resolve it by hand or re-run heal with --prefer');
   }
 }
 
 type MoveSlots = Extract<Action, { kind: 'moveSlots' }>;
 
 /** MIGRATE `keys` of one slot to the receiver; a key already there (an earlier run's MIGRATE that timed out after
- * the copy) moves only if both copies agree, as redis-cli's fixer does. */
-async function migrateKeys(a: MoveSlots, from: RedisNode, slot: number, keys: string[], deps: ApplyDeps): Promise<void> {
+ * the copy, or a fixer's half-done move) moves only if both copies agree, as redis-cli's fixer does. */
+async function migrateKeys(a: { pod: string; toPod: string; toAddress: string }, from: RedisNode, slot: number, keys: string[], deps: ApplyDeps, resolve = 'resolve it by hand, then re-run'): Promise<void> {
   const [host, portText] = a.toAddress.split(':');
   const port = Number(portText);
   try {
@@ -94,7 +79,7 @@ async function migrateKeys(a: MoveSlots, from: RedisNode, slot: number, keys: st
     for (const key of keys) {
       const [mine, theirs] = await Promise.all([from.call('DUMP', key), to.call('DUMP', key)]);
       if (theirs !== null && !Buffer.from(String(mine)).equals(Buffer.from(String(theirs)))) {
-        throw new RedisError(`key of slot ${slot} exists on ${a.pod} and ${a.toPod} with different values; resolve it by hand, then re-run`);
+        throw new RedisError(`key of slot ${slot} exists on ${a.pod} and ${a.toPod} with different values; ${resolve}`);
       }
       await from.migrate(host, port, [key], { auth: deps.redisAuth, replace: true, timeoutMs: 10_000 });
     }
