@@ -15,6 +15,14 @@ let password = '';
 before(async () => {
   sb = await startSandbox({ preset: 'bitnami-cluster-port' });
   password = await secret(sb, 'redis', 'cache', 'redis-password');
+  // the preset returns once every slot is served; the replicas may still be in their first full sync
+  await eventually('every replica linked to its master (redis-cli INFO replication)', async () => {
+    for (const p of await pods(sb, 'redis', SELECTOR)) {
+      const info = await rc(p.ip, 7000, password, ['INFO', 'replication']);
+      if (info.includes('role:slave') && !info.includes('master_link_status:up')) return false;
+    }
+    return true;
+  }, 60_000);
 }, { timeout: 300_000 });
 
 after(async () => {
